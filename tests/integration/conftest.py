@@ -1,0 +1,12 @@
+"""Integration tests run against the lab that `make lab` built; they never skip."""
+import pytest
+
+from labtools import Lab
+
+
+@pytest.fixture(scope="session")
+def lab():
+    lab = Lab()
+    if not lab.running():
+        pytest.fail("the lab is not running: run `make lab` first (integration tests need it)")
+    return lab
