@@ -68,3 +68,47 @@ def wait_until(predicate, timeout=60, interval=1.0, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def imap_search(lab, host, user, subject_token, delete=False):
+    """Count messages in user's INBOX on a lab mail host whose Subject holds the token.
+
+    Logs in over IMAP with STARTTLS, verifying the server certificate against the lab CA
+    (connecting by address, verifying the name mail.<domain> the certificate covers).
+    """
+    import imaplib
+    import ssl
+
+    context = ssl.create_default_context(cafile=lab.ca_cert)
+    domain = user.split("@", 1)[1]
+    client = imaplib.IMAP4(lab.ip(host), 143, timeout=10)
+    try:
+        # imaplib verifies against the host it connected to; check the name explicitly.
+        context.check_hostname = False
+        client.starttls(ssl_context=context)
+        cert = client.sock.getpeercert()
+        names = [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
+        assert "mail." + domain in names, "certificate of %s does not cover mail.%s" % (host, domain)
+        client.login(user, lab.users[user])
+        client.select("INBOX")
+        status, data = client.search(None, "SUBJECT", '"%s"' % subject_token)
+        assert status == "OK", data
+        ids = data[0].split()
+        if delete and ids:
+            for msg_id in ids:
+                client.store(msg_id, "+FLAGS", "\\Deleted")
+            client.expunge()
+        return len(ids)
+    finally:
+        try:
+            client.logout()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+
+def swaks(lab, to, server=None, subject="continuity test", extra="", host="sender"):
+    """Send one message with swaks from a lab host; returns the CompletedProcess (no check)."""
+    target = "--server %s" % server if server else "--server 127.0.0.1"
+    command = "swaks --to %s --from probe@example.net %s --header 'Subject: %s' %s" % (
+        to, target, subject, extra)
+    return lab.exec(host, command, check=False)
