@@ -20,13 +20,14 @@ description:
     P(continuity.mail.reconcile#filter) filter.
   - Read-only. Runs on the mail host and needs only Python's standard library.
 author:
-  - continuity.mail developers
+  - continuity.mail developers (@continuity-mail)
 attributes:
   check_mode:
     support: full
     description: The module never changes anything, so it runs normally in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to diff.
 options:
   users:
     description:
