@@ -26,6 +26,7 @@ options:
     description:
       - Message-IDs that must be present. A list of IDs (any user) or a list of dicts with
         C(user) and C(message_id) (that user's mailboxes only).
+      - An ID listed several times must exist that many times (a message kept in two folders).
     type: list
     elements: raw
     required: true
@@ -46,7 +47,7 @@ _value:
       description: Number of expected messages.
       type: int
     present:
-      description: Expected messages found exactly once.
+      description: Expected messages that arrived (duplicates counted once, partial copies as found).
       type: int
     missing:
       description: Expected messages not found (lost).
@@ -67,36 +68,55 @@ def _key(user, message_id):
     return (user.lower() if user else None, message_id.strip().lower())
 
 
+def _label(item):
+    if isinstance(item, dict):
+        return "%s %s" % (item.get("user"), item.get("message_id"))
+    return str(item)
+
+
+def _lookup_key(item):
+    if isinstance(item, dict):
+        return ("user",) + _key(item.get("user"), item.get("message_id", ""))
+    return ("any", str(item).strip().lower())
+
+
 def reconcile(listing, expected):
-    """Count expected messages found once, missing, and duplicated in a listing."""
+    """Compare how often each expected message must exist with how often it does.
+
+    An ID listed n times in `expected` must exist n times (a user may legitimately keep a
+    copy in two folders); fewer is "missing" (lost), more is "duplicated".
+    """
     if not isinstance(listing, list) or not isinstance(expected, list):
         raise AnsibleFilterError("reconcile expects a list of messages and a list of expected IDs")
-    by_user = {}
-    anywhere = {}
+    found = {}
     for message in listing:
-        key = _key(message.get("user"), message.get("message_id", ""))
-        by_user[key] = by_user.get(key, 0) + 1
-        anywhere[key[1]] = anywhere.get(key[1], 0) + 1
+        user_key = ("user",) + _key(message.get("user"), message.get("message_id", ""))
+        any_key = ("any", user_key[2])
+        found[user_key] = found.get(user_key, 0) + 1
+        found[any_key] = found.get(any_key, 0) + 1
+    wanted = {}
+    labels = {}
+    for item in expected:
+        key = _lookup_key(item)
+        wanted[key] = wanted.get(key, 0) + 1
+        labels.setdefault(key, _label(item))
     missing = []
     duplicated = {}
     present = 0
-    for item in expected:
-        if isinstance(item, dict):
-            label = "%s %s" % (item.get("user"), item.get("message_id"))
-            count = by_user.get(_key(item.get("user"), item.get("message_id", "")), 0)
+    for key, count in wanted.items():
+        have = found.get(key, 0)
+        if have < count:
+            missing.extend([labels[key]] * (count - have))
+            present += have
+        elif have > count:
+            duplicated[labels[key]] = have
+            present += count
         else:
-            label = str(item)
-            count = anywhere.get(label.strip().lower(), 0)
-        if count == 0:
-            missing.append(label)
-        elif count > 1:
-            duplicated[label] = count
-        else:
-            present += 1
+            present += count
     return {
         "expected": len(expected),
         "present": present,
-        "missing": missing,
+        "missing": sorted(missing),
         "duplicated": duplicated,
         "ok": not missing and not duplicated,
     }

@@ -13,7 +13,8 @@ LISTING = [
 
 def test_counts_present_missing_duplicated():
     result = reconcile(LISTING, ["<1@s>", "<2@s>", "<4@s>"])
-    assert result["present"] == 1
+    # present counts what arrived (once or more); the duplicate is reported on its own
+    assert result["present"] == 2
     assert result["missing"] == ["<4@s>"]
     assert result["duplicated"] == {"<2@s>": 2}
     assert result["ok"] is False
@@ -34,3 +35,10 @@ def test_per_user_expectation_checks_the_right_mailbox():
 def test_rejects_non_lists():
     with pytest.raises(AnsibleFilterError):
         reconcile("nope", [])
+
+
+def test_expected_twice_must_exist_twice():
+    result = reconcile(LISTING, ["<2@s>", "<2@s>", "<1@s>", "<1@s>"])
+    assert result["present"] == 3
+    assert result["missing"] == ["<1@s>"]
+    assert result["duplicated"] == {}
