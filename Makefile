@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := ansible-playbook
 
-.PHONY: help venv images lab lab-down drill test lint unit molecule integration build clean
+.PHONY: help venv images lab lab-down drill test lint unit molecule integration build clean outage restore
 
 help:
 	@echo "make drill     run a continuity drill on the built-in lab (builds it when missing)"
@@ -33,6 +33,13 @@ lab: venv images
 lab-down:
 	bash lab/down.sh
 
+# Lab outages: KIND=refused|blackhole|tempfail|slow|disk-full, TARGET=mx1 (default).
+outage: venv
+	$(PLAYBOOK) playbooks/outage.yml -e outage_action=inject -e outage_kind=$(KIND) $(if $(TARGET),-e outage_target=$(TARGET))
+
+restore: venv
+	$(PLAYBOOK) playbooks/outage.yml -e outage_action=restore $(if $(TARGET),-e outage_target=$(TARGET))
+
 drill: lab
 	$(PLAYBOOK) playbooks/drill.yml
 
@@ -44,10 +51,12 @@ lint: venv
 unit: venv
 	pytest -q tests/unit
 
-# Molecule scenarios: the lab topology (create, converge, idempotence, real-mail verify).
+# Molecule scenarios: the lab topology (destroy, create, converge, idempotence, real-mail
+# verify), then the continuity cycle (full drills per outage kind, failover idempotence).
 # They leave the lab running so the integration tests below reuse it.
 molecule: venv images
 	molecule test --scenario-name default
+	molecule test --scenario-name continuity
 
 integration: venv lab
 	pytest -q tests/integration
