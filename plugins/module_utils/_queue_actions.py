@@ -71,8 +71,16 @@ class Postfix:
         messages postsuper reports as moved (IDs that left the queue meanwhile are skipped)."""
         if not queue_ids:
             return 0
-        data = "\n".join(queue_ids) + "\n"
+        data = "\n".join(queue_ids)  # run_command ends stdin with a newline itself
         out, err = self._call("postsuper", [_POSTSUPER_FLAGS[action], "-"] + list(queues),
                               data=data)
         match = _POSTSUPER_DONE.search(err or "") or _POSTSUPER_DONE.search(out or "")
-        return int(match.group(1)) if match else 0
+        moved = int(match.group(1)) if match else 0
+        if action == "requeue" and moved:
+            self.wake_pickup()
+        return moved
+
+    def wake_pickup(self):
+        """Requeued mail waits in maildrop for pickup's next wakeup (60 s by default); kick it
+        so the new route is used now. Harmless if it fails: pickup still comes round."""
+        self._run([self._binary("postkick")] + self._config + ["public", "pickup", "W"])

@@ -169,7 +169,7 @@ def _ansible_env():
 
 def run_module(host, module, args, check=False, diff=False, timeout=300):
     """Run one module through `ansible` (real connection, real module) and return its result."""
-    argv = ["ansible", host, "-m", module, "-a", json.dumps(args)]
+    argv = ["ansible", host, "-m", module] + (["-a", json.dumps(args)] if args else [])
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
     proc = subprocess.run(argv, cwd=ROOT, env=_ansible_env(), capture_output=True, text=True,

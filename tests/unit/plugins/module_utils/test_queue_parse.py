@@ -109,7 +109,7 @@ def test_postsuper_reads_ids_from_stdin_and_counts():
     assert postfix.postsuper("hold", ["A1", "B2"], ("deferred",)) == 2
     argv, data = run.calls[0]
     assert argv == ["postsuper", "-c", "/etc/postfix-out", "-h", "-", "deferred"]
-    assert data == "A1\nB2\n"
+    assert data == "A1\nB2"
 
 
 def test_postsuper_with_nothing_selected_runs_nothing():
@@ -131,3 +131,12 @@ def test_failures_become_queue_errors():
     run = FakeRun({"postconf -h": (0, "forever\n", "")})
     with pytest.raises(QueueError):
         Postfix(run).lifetime()
+
+
+def test_requeue_wakes_pickup_so_mail_is_rerouted_now():
+    run = FakeRun({"postsuper -r": (0, "", "postsuper: Requeued: 1 message\n")})
+    assert Postfix(run).postsuper("requeue", ["A1"], ("deferred",)) == 1
+    assert run.calls[-1][0] == ["postkick", "public", "pickup", "W"]
+    run = FakeRun({"postsuper -h": (0, "", "postsuper: Placed on hold: 1 message\n")})
+    Postfix(run).postsuper("hold", ["A1"], ("deferred",))
+    assert all(call[0][0] != "postkick" for call in run.calls)
