@@ -69,25 +69,33 @@ def parse_rrsets(items):
     return wanted
 
 
+def plan(engine, wanted):
+    """Read what the primary serves now; returns (changes, problems). Nothing is written."""
+    reading = engine.read(locate=[w.name for w in wanted if w.zone is None],
+                          zones=[w.zone for w in wanted if w.zone is not None],
+                          rrsets=[(w.name, w.rdtype) for w in wanted])
+    if reading.problems:
+        return [], reading.problems
+    changes = []
+    for entry in wanted:
+        before = reading.state(entry.name, entry.rdtype)
+        zone = entry.zone or reading.zone_of[entry.name]
+        changes.append(Change(zone, entry.name, entry.rdtype, before, entry.after(before), entry.expect))
+    return changes, expectation_problems(changes)
+
+
 def run(params, check_mode, want_diff):
     """(result, failure message or None); raises InputError before any network I/O."""
     settings = settings_from_params(params)
     wanted = parse_rrsets(params.get('rrsets'))
     engine = Engine(settings)
     try:
-        reading = engine.read(locate=[w.name for w in wanted if w.zone is None],
-                              zones=[w.zone for w in wanted if w.zone is not None],
-                              rrsets=[(w.name, w.rdtype) for w in wanted])
-        if reading.problems:
-            return {'changed': False}, plan_failure(reading.problems)
-        changes = []
-        for entry in wanted:
-            before = reading.state(entry.name, entry.rdtype)
-            zone = entry.zone or reading.zone_of[entry.name]
-            changes.append(Change(zone, entry.name, entry.rdtype, before, entry.after(before), entry.expect))
-        problems = expectation_problems(changes)
+        changes, problems = plan(engine, wanted)
         if problems:
-            return {'changed': False, 'rrsets': [c.as_dict() for c in changes]}, plan_failure(problems)
+            result = {'changed': False}
+            if changes:
+                result['rrsets'] = [c.as_dict() for c in changes]
+            return result, plan_failure(problems)
         return engine.finish(changes, check_mode, want_diff)
     finally:
         engine.close()
