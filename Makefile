@@ -7,10 +7,11 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := ansible-playbook
 
-.PHONY: help venv images lab lab-down drill test lint unit molecule integration build clean outage restore
+.PHONY: help venv images lab lab-down drill smoke test lint unit molecule integration build clean outage restore
 
 help:
-	@echo "make drill     run a continuity drill on the built-in lab (builds it when missing)"
+	@echo "make drill     full continuity drill on the built-in lab (builds it when missing)"
+	@echo "make smoke     non-disruptive drill (preflight, health, canary, recipient drift)"
 	@echo "make test      lint, unit tests, Molecule scenarios and integration tests"
 	@echo "make lab       build the lab image and converge the lab containers"
 	@echo "make lab-down  remove every lab container, network and volume"
@@ -40,8 +41,16 @@ outage: venv
 restore: venv
 	$(PLAYBOOK) playbooks/outage.yml -e outage_action=restore $(if $(TARGET),-e outage_target=$(TARGET))
 
+# The full drill on the lab: a real outage (OUTAGE=blackhole by default; refused, tempfail,
+# slow, disk-full) with traffic from the internet sender, failover, failback, reconciliation.
+# Prints RTO and sent/received/lost/duplicated; exits non-zero if anything was lost.
+OUTAGE ?= blackhole
 drill: lab
-	$(PLAYBOOK) playbooks/drill.yml
+	$(PLAYBOOK) playbooks/drill.yml -e mode=full -e outage=$(OUTAGE)
+
+# The scheduled, non-disruptive drill: preflight, health, canary, recipient drift.
+smoke: lab
+	$(PLAYBOOK) playbooks/drill.yml -e mode=non_disruptive
 
 lint: venv
 	yamllint -s .
