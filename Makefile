@@ -79,3 +79,9 @@ build: venv
 
 clean: lab-down
 	rm -rf tests/output .pytest_cache
+
+# DNS engine benchmark (docs/benchmarks.md): mx_switch vs community.general.nsupdate vs the
+# nsupdate CLI on 10/100/1000 zones of a dedicated BIND container (needs bind9-dnsutils).
+.PHONY: bench-dns
+bench-dns: venv
+	cd bench/dns && $(CURDIR)/$(VENV)/bin/python run_bench.py

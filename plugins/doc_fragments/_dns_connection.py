@@ -80,6 +80,9 @@ options:
         skipped with a warning.
       - Also verifies an unchanged run, so running the same task again confirms that every
         server is in sync.
+      - BIND sends NOTIFY for a zone at most every C(notify-delay) seconds (5 by default), so
+        a change made within seconds of the previous one can take that long to reach BIND
+        secondaries; O(wait_timeout) should allow for it.
       - Ignored in check mode.
     type: bool
     default: false

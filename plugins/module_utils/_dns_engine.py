@@ -53,12 +53,12 @@ class Outcome(object):
         if failed:
             applied = self.zones_with('applied')
             return 'Applied in zone(s): %s. NOT applied in zone(s): %s' % (
-                ', '.join(z.to_text() for z in applied) or 'none',
-                '; '.join('%s (%s)' % (z.to_text(), self.zones[z]['error']) for z in failed))
+                summary([z.to_text() for z in applied], 20).replace('; ', ', ') or 'none',
+                summary(['%s (%s)' % (z.to_text(), self.zones[z]['error']) for z in failed]))
         lagging = [s for s in self.servers if s.lagging]
         if lagging:
             return 'Timeout (%d of %d servers in sync): %s' % (
-                len(self.servers) - len(lagging), len(self.servers), '; '.join(s.describe() for s in lagging))
+                len(self.servers) - len(lagging), len(self.servers), summary([s.describe() for s in lagging]))
         return None
 
 
@@ -167,5 +167,11 @@ class Engine(object):
         return result, failure
 
 
+def summary(items, limit=10):
+    """Items joined by '; ', the first `limit` of them, so a thousand zones stay readable."""
+    shown = '; '.join(items[:limit])
+    return shown + ('; and %d more' % (len(items) - limit) if len(items) > limit else '')
+
+
 def plan_failure(problems):
-    return 'Nothing was changed: %s' % '; '.join(problems)
+    return 'Nothing was changed: %s' % summary(problems)

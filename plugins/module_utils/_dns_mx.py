@@ -171,7 +171,7 @@ def run(params, check_mode, want_diff):
     try:
         reading = engine.read(locate=request.domains + list(request.clients), rrsets=request.reads())
         if reading.problems:
-            return {'changed': False}, plan_failure(reading.problems)
+            return {'changed': False, 'problems': reading.problems}, plan_failure(reading.problems)
         problems, changes, domains, clients = [], [], [], []
         for domain in request.domains:
             change = mx_change(request, domain, reading.zone_of[domain], reading.state(domain, MX), problems)
@@ -186,7 +186,7 @@ def run(params, check_mode, want_diff):
                             'before': _typed(these, 'before'), 'after': _typed(these, 'after'),
                             'changed': any(c.changed for c in these)})
         if problems:
-            return {'changed': False, 'domains': domains, 'clients': clients}, plan_failure(problems)
+            return {'changed': False, 'problems': problems, 'domains': domains, 'clients': clients}, plan_failure(problems)
         result, failure = engine.finish(changes, check_mode, want_diff)
         # domains and clients say it all per name; the raw RRsets would double a large result.
         del result['rrsets']

@@ -92,7 +92,7 @@ def run(params, check_mode, want_diff):
     try:
         changes, problems = plan(engine, wanted)
         if problems:
-            result = {'changed': False}
+            result = {'changed': False, 'problems': problems}
             if changes:
                 result['rrsets'] = [c.as_dict() for c in changes]
             return result, plan_failure(problems)

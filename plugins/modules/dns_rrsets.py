@@ -87,7 +87,8 @@ options:
         description:
           - The values the RRset must have right now; V([]) means it must not exist.
           - When the RRset differs, nothing is changed in any zone and the task fails with
-            C(precondition failed). The UPDATE also carries this as a prerequisite.
+            C(precondition failed). When the zone is updated, its UPDATE also carries this as a
+            prerequisite, so a change made after the read fails with C(concurrent change).
         type: list
         elements: str
 seealso:
@@ -146,7 +147,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 rrsets:
-  description: Every listed RRset, before and after (after is the planned state in check mode).
+  description:
+    - Every listed RRset, before and after (after is the planned state in check mode).
+    - In Jinja write C(before['values']); C(before.values) is the dictionary's own method.
   returned: when the zones could be read
   type: list
   elements: dict
@@ -214,6 +217,12 @@ servers:
     error:
       description: The last error talking to the server, if any.
       type: str
+problems:
+  description: Every problem found while reading, when the task failed before any UPDATE (the message shows the first 10).
+  returned: on failure before any change
+  type: list
+  elements: str
+  sample: ["precondition failed in zone example.test.: _lock.example.test. TXT expected not to exist, found ['\"run=1\"']"]
 timings:
   description: Seconds spent reading, applying and waiting (V(apply) and V(wait) only when reached).
   returned: when the zones could be read

@@ -196,6 +196,12 @@ servers:
   elements: dict
   sample: [{server: 172.30.53.11, names: [ns2.example.test.], in_sync: true,
             serial: {example.test.: 8}, lagging: [], error: null}]
+problems:
+  description: Every problem found while reading, when the task failed before any UPDATE (the message shows the first 10).
+  returned: on failure before any change
+  type: list
+  elements: str
+  sample: ["precondition failed in zone example.test.: _lock.example.test. TXT expected not to exist, found ['\"run=1\"']"]
 timings:
   description: Seconds spent reading, applying and waiting.
   returned: when the zones could be read
