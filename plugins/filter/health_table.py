@@ -52,7 +52,7 @@ def health_table(verdict, group="site"):
             votes = "%d/%d down" % (entry["votes"]["down"], len(probes))
             rows.append([name, _verdict(entry), votes]
                         + [_cell(entry["probes"].get(p)) for p in probes])
-        down = sum(1 for _, entry in entries if entry["down"])
+        down = sum(1 for dummy, entry in entries if entry["down"])
         title = "%s %s: %d target(s), %d down (down needs %d of %d vantage points)" % (
             group, key, len(entries), down, verdict["needed"], len(probes))
         tables[key] = _render(title, rows)

@@ -64,7 +64,7 @@ def _abstention(result):
 def quorum(results, expected=None, needed=None):
     """Per-target verdict over all vantage points; see quorum.yml for the contract."""
     ballots = _ballots(results)
-    names = [name for name, _ in ballots]
+    names = [name for name, dummy in ballots]
     if isinstance(expected, (list, tuple)):
         names += [str(n) for n in expected if str(n) not in names]
         expected = None

@@ -32,7 +32,7 @@ def parse_status(text):
     match = _STATUS.match(text)
     if not match:
         return None, None, None, text
-    code, _, args = (match.group(2) or "").partition(" ")
+    code, dummy, args = (match.group(2) or "").partition(" ")
     return match.group(1).upper(), code.upper() or None, args, match.group(3)
 
 
@@ -79,7 +79,7 @@ async def command(conn, tag, text, log=None):
     untagged = []
     while True:
         line = await read_line(conn)
-        head, _, rest = line.partition(" ")
+        head, dummy, rest = line.partition(" ")
         if head == tag:
             status, code, args, text = parse_status(rest)
             if status is None:
@@ -110,7 +110,7 @@ async def capabilities(conn, tag):
     if status != "OK":
         raise _failure(status, code, text, "CAPABILITY")
     for line in untagged:
-        name, _, rest = line.partition(" ")
+        name, dummy, rest = line.partition(" ")
         if name.upper() == "CAPABILITY":
             return parse_capabilities(rest)
     raise ProbeFailure(PROTOCOL_ERROR, "CAPABILITY returned no capability list")
@@ -118,7 +118,7 @@ async def capabilities(conn, tag):
 
 async def greeting(conn):
     line = await read_line(conn)
-    head, _, rest = line.partition(" ")
+    head, dummy, rest = line.partition(" ")
     status, code, args, text = parse_status(rest)
     if head != "*" or status not in ("OK", "PREAUTH", "BYE"):
         raise ProbeFailure(PROTOCOL_ERROR, "not an IMAP greeting: %r" % line[:120])
@@ -143,7 +143,7 @@ async def login(conn, tag, caps, user, password):
         raise ProbeFailure(TLS_ERROR, "the server refuses logins without TLS (LOGINDISABLED)")
     else:
         reply = await command(conn, tag, "LOGIN %s %s" % (quote(user), quote(password)), "login")
-    status, code, args, text, _ = reply
+    status, code, args, text, dummy = reply
     if status != "OK":
         raise _failure(status, code, text, "login", login=True)
 
@@ -179,6 +179,6 @@ async def run(session):
     if target["user"]:
         await session.phase("auth", login(conn, next(tags), caps, target["user"],
                                           target["password"]))
-        session.mailbox = await session.phase("select", examine(conn, next(tags),
-                                                                 target["mailbox"]))
+        opened = examine(conn, next(tags), target["mailbox"])
+        session.mailbox = await session.phase("select", opened)
     conn.write(("%s LOGOUT\r\n" % next(tags)).encode("ascii"))

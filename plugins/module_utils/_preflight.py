@@ -56,7 +56,7 @@ def mx_table(lookup, domain, primary, secondary):
     records, ttl = lookup.mx(domain)
     table = []
     for preference, exchange in records:
-        addresses, _, cname = lookup.addresses(exchange)
+        addresses, dummy, cname = lookup.addresses(exchange)
         role = "secondary" if set(addresses) & secondary else (
             "primary" if set(addresses) & primary else "other")
         table.append(dict(preference=preference, exchange=exchange, addresses=addresses,
@@ -225,8 +225,8 @@ def run(params, lookup):
     if params["probe_smtp"]:
         targets = normalize(probe_targets(tables, params), tls_verify=params["tls_verify"],
                             ca_path=params["ca_path"])
-        found, _ = _probe.run(targets, timeout=params["timeout"], cert_min_days=params["cert_min_days"],
-                              helo_name=params["helo_name"], concurrency=50)
+        found, dummy = _probe.run(targets, timeout=params["timeout"], helo_name=params["helo_name"],
+                                  cert_min_days=params["cert_min_days"], concurrency=50)
         results = dict((r["name"], r) for r in found)
     for domain, table in tables.items():
         try:

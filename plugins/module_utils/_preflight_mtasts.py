@@ -11,12 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ssl
-
-try:
-    from urllib.request import urlopen
-except ImportError:  # Python 2 is not supported by this module; keep the import safe
-    urlopen = None
+from ansible.module_utils.urls import open_url
 
 MODES = ("enforce", "testing", "none")
 # A policy larger than this is not a policy (RFC 8461 3.3 suggests 64 KiB).
@@ -57,7 +52,7 @@ def mx_matches(name, pattern):
     """RFC 8461 4.1: '*.example.test' matches exactly one extra left-most label."""
     name = name.lower().rstrip(".")
     if pattern.startswith("*."):
-        head, _, rest = name.partition(".")
+        head, dummy, rest = name.partition(".")
         return bool(head) and rest == pattern[2:]
     return name == pattern
 
@@ -68,8 +63,8 @@ def policy_url(domain):
 
 def fetch(url, ca_path=None, timeout=10.0):
     """Fetch a policy over HTTPS (verified, as senders do)."""
-    context = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
-    response = urlopen(url, timeout=timeout, context=context)
+    response = open_url(url, timeout=timeout, validate_certs=True, ca_path=ca_path,
+                        follow_redirects="none", http_agent="continuity.mail preflight")
     try:
         return response.read(MAX_POLICY + 1)[:MAX_POLICY].decode("utf-8", "replace")
     finally:

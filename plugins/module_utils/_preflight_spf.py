@@ -92,10 +92,10 @@ class Evaluator:
         return "neutral"
 
     def _matches(self, ip, domain, term):
-        name, _, arg = term.partition(":")
+        name, dummy, arg = term.partition(":")
         name = name.lower()
         if "/" in name:  # a/24 or mx/24 without a domain
-            name, _, cidr = name.partition("/")
+            name, dummy, cidr = name.partition("/")
             arg = "/" + cidr
         if name == "all":
             return True
@@ -109,8 +109,8 @@ class Evaluator:
         if name == "mx":
             self._count()
             target, v4, v6 = _split_cidr(arg, domain)
-            records, _ = self.lookup.mx(target)
-            return any(_in_hosts(ip, self.lookup.addresses(host)[0], v4, v6) for _, host in records)
+            records, dummy = self.lookup.mx(target)
+            return any(_in_hosts(ip, self.lookup.addresses(host)[0], v4, v6) for dummy, host in records)
         if name == "include":
             self._count()
             record = spf_record(self.lookup.txt(arg))

@@ -123,7 +123,14 @@ async def probe_target(target, settings, limit):
 
 async def probe_all(targets, settings):
     limit = asyncio.Semaphore(settings["concurrency"])
-    return await asyncio.gather(*(probe_target(t, settings, limit) for t in targets))
+    # Logins take longest (password hashing on the server): start them first so they do not
+    # trail behind the rest. The semaphore serves waiters in start order.
+    order = sorted(range(len(targets)), key=lambda i: not targets[i]["user"])
+    tasks = {}
+    for index in order:
+        tasks[index] = asyncio.ensure_future(probe_target(targets[index], settings, limit))
+    await asyncio.gather(*tasks.values())
+    return [tasks[index].result() for index in range(len(targets))]
 
 
 def run(targets, **options):

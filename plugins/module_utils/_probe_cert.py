@@ -87,13 +87,13 @@ def _time(tag, raw):
 def _name(data, start, end):
     """Return the Name as [(attribute, value)] in DER order."""
     out = []
-    for _, sstart, send, _ in _children(data, start, end):  # SET OF
-        for _, astart, aend, _ in _children(data, sstart, send):  # AttributeTypeAndValue
+    for dummy, sstart, send, dummy in _children(data, start, end):  # SET OF
+        for dummy, astart, aend, dummy in _children(data, sstart, send):  # AttributeTypeAndValue
             parts = _children(data, astart, aend)
             if len(parts) != 2:
                 raise CertificateError("bad name attribute")
             oid = _oid(data[parts[0][1]:parts[0][2]])
-            vtag, vstart, vend, _ = parts[1]
+            vtag, vstart, vend, dummy = parts[1]
             value = data[vstart:vend].decode(_STRINGS.get(vtag, "latin-1"), "replace")
             out.append((_NAMES.get(oid, oid), value))
     return out
@@ -101,8 +101,8 @@ def _name(data, start, end):
 
 def _alt_names(data, start, end):
     dns, ips = [], []
-    _, seq_start, seq_end = _tlv(data, start, end)
-    for tag, cstart, cend, _ in _children(data, seq_start, seq_end):
+    dummy, seq_start, seq_end = _tlv(data, start, end)
+    for tag, cstart, cend, dummy in _children(data, seq_start, seq_end):
         if tag == 0x82:
             dns.append(data[cstart:cend].decode("ascii", "replace"))
         elif tag == 0x87 and cend - cstart in (4, 16):
@@ -113,8 +113,8 @@ def _alt_names(data, start, end):
 def parse_certificate(der):
     """Decode the fields a mail operator needs from a DER certificate."""
     data = bytes(der)
-    _, cstart, cend = _tlv(data, 0, len(data))
-    tbs_tag, tstart, tend, _ = _children(data, cstart, cend)[0]
+    dummy, cstart, cend = _tlv(data, 0, len(data))
+    tbs_tag, tstart, tend, dummy = _children(data, cstart, cend)[0]
     fields = _children(data, tstart, tend)
     if fields and fields[0][0] == 0xa0:  # explicit version
         fields = fields[1:]
@@ -129,11 +129,11 @@ def parse_certificate(der):
         "spki": bytes(data[fields[5][3]:fields[5][2]]),
         "dns_names": [], "ip_addresses": [],
     }
-    for tag, estart, eend, _ in fields[6:]:
+    for tag, estart, eend, dummy in fields[6:]:
         if tag != 0xa3:
             continue
-        _, seq_start, seq_end = _tlv(data, estart, eend)
-        for _, xstart, xend, _ in _children(data, seq_start, seq_end):
+        dummy, seq_start, seq_end = _tlv(data, estart, eend)
+        for dummy, xstart, xend, dummy in _children(data, seq_start, seq_end):
             parts = _children(data, xstart, xend)
             if _oid(data[parts[0][1]:parts[0][2]]) == _SUBJECT_ALT_NAME:
                 value = parts[-1]
@@ -150,7 +150,7 @@ def _dns_match(pattern, name):
     pattern = pattern.lower().rstrip(".")
     if pattern.startswith("*."):
         # A wildcard stands for exactly one whole left-most label (RFC 6125 6.4.3).
-        head, _, rest = name.partition(".")
+        head, dummy, rest = name.partition(".")
         return bool(head) and rest == pattern[2:]
     return pattern == name
 

@@ -42,14 +42,14 @@ class Postfix:
         return out, err
 
     def messages(self):
-        out, _ = self._call("postqueue", ["-j"])
+        out, dummy = self._call("postqueue", ["-j"])
         try:
             return parse_postqueue_json(out)
         except ValueError as exc:
             raise QueueError(str(exc))
 
     def lifetime(self):
-        out, _ = self._call("postconf", ["-h", "maximal_queue_lifetime"])
+        out, dummy = self._call("postconf", ["-h", "maximal_queue_lifetime"])
         try:
             return parse_duration(out.strip())
         except ValueError as exc:

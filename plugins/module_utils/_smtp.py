@@ -35,7 +35,7 @@ def parse_reply(lines):
     for number, line in enumerate(lines):
         this, final, text = split_reply_line(line)
         if code is not None and this != code:
-            raise ProbeFailure(PROTOCOL_ERROR, "reply mixes codes %d and %d" % (code, this))
+            raise ProbeFailure(PROTOCOL_ERROR, "reply mixes codes %s and %s" % (code, this))
         if final != (number == len(lines) - 1):
             raise ProbeFailure(PROTOCOL_ERROR, "malformed multi-line reply")
         code = this
@@ -50,7 +50,7 @@ def parse_ehlo(texts):
     (the first line is the server's greeting name, not a capability)."""
     caps = []
     for text in texts[1:]:
-        keyword, _, params = text.strip().partition(" ")
+        keyword, dummy, params = text.strip().partition(" ")
         keyword = keyword.upper()
         if keyword.startswith("AUTH="):  # pre-RFC 4954 servers: AUTH=PLAIN LOGIN
             keyword, params = "AUTH", (keyword[5:] + " " + params).strip()
@@ -63,7 +63,7 @@ def capability_map(caps):
     """{'AUTH': ['PLAIN', 'LOGIN'], 'STARTTLS': []} from parse_ehlo()'s list."""
     out = {}
     for cap in caps:
-        keyword, _, params = cap.partition(" ")
+        keyword, dummy, params = cap.partition(" ")
         out.setdefault(keyword.upper(), []).extend(p.upper() for p in params.split())
     return out
 

@@ -25,7 +25,7 @@ description:
   - SMTP and TLS are checked by the same probe engine as M(continuity.mail.mail_health).
   - Runs on the control node (DNS through dnspython); read-only.
 author:
-  - continuity.mail developers
+  - continuity.mail developers (@continuity-mail)
 extends_documentation_fragment:
   - continuity.mail._probe_targets.tls
 requirements:

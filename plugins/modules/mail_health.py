@@ -26,7 +26,7 @@ description:
   - When certificate verification refuses a handshake, one more connection without
     verification reads the certificate so the result can say what the server presents.
 author:
-  - continuity.mail developers
+  - continuity.mail developers (@continuity-mail)
 extends_documentation_fragment:
   - continuity.mail._probe_targets
   - continuity.mail._probe_targets.tls

@@ -20,7 +20,7 @@ description:
     to local delivery after a failover). Messages are never deleted.
   - Runs on the mail server itself and uses only the Python standard library.
 author:
-  - continuity.mail developers
+  - continuity.mail developers (@continuity-mail)
 attributes:
   check_mode:
     support: full
