@@ -230,3 +230,13 @@ def test_records_are_compared_semantically(backend):
     assert not result.get('failed'), result.get('msg')
     assert result['changed'] is False
     assert dns.rdatatype.from_text(result['rrsets'][0]['type']) == dns.rdatatype.MX
+
+
+def test_udp_transport_switches_and_waits_too(backend):
+    result = run_module('mx_switch', switch(backend, 'mx2', protocol='udp'))
+    assert not result.get('failed'), result.get('msg')
+    assert result['changed'] is True and all(s['in_sync'] for s in result['servers'])
+    back = run_module('mx_switch', switch(backend, 'mx1', protocol='udp'))
+    assert not back.get('failed'), back.get('msg')
+    for server in backend.servers:
+        assert backend.is_restored(server)
