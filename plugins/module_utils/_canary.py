@@ -72,8 +72,9 @@ def tls_context(verify=True, ca_path=None, server_name=None):
 
 
 def send(message, host, port, starttls="auto", context=None, helo=None, timeout=30,
-         smtp_class=smtplib.SMTP):
+         smtp_class=None):
     """Submit the message; return what the server said. Raises CanaryError with the stage."""
+    smtp_class = smtp_class or smtplib.SMTP
     stage = "connect"
     try:
         with smtp_class(host, port, local_hostname=helo, timeout=timeout) as smtp:
@@ -126,15 +127,15 @@ class Mailbox:
     """One IMAP server seen through the canary account; reconnects after errors."""
 
     def __init__(self, server, user, password, context, timeout=10,
-                 imap_class=imaplib.IMAP4, imap_ssl_class=imaplib.IMAP4_SSL):
+                 imap_class=None, imap_ssl_class=None):
         self.name = server["name"]
         self.server = server
         self.user = user
         self.password = password
         self.context = context
         self.timeout = timeout
-        self.imap_class = imap_class
-        self.imap_ssl_class = imap_ssl_class
+        self.imap_class = imap_class or imaplib.IMAP4
+        self.imap_ssl_class = imap_ssl_class or imaplib.IMAP4_SSL
         self.conn = None
         self.last_error = None
         self.fatal = False
@@ -167,7 +168,7 @@ class Mailbox:
         except CanaryError as exc:
             self._fail(str(exc))
         except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
-            self._fail("%s: %s" % (self.name, _describe(exc)))
+            self._fail(_describe(exc))
 
     def search(self, token):
         """UIDs of messages carrying the token; None when the server could not be asked."""
@@ -183,7 +184,7 @@ class Mailbox:
             self._fail(str(exc))
             return None
         except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
-            self._fail("%s: %s" % (self.name, _describe(exc)))
+            self._fail(_describe(exc))
             return None
         self.last_error = None
         return [uid for chunk in data if chunk for uid in _text(chunk).split()]
@@ -207,7 +208,7 @@ class Mailbox:
             self.last_error = str(exc)
             return False
         except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
-            self.last_error = "%s: %s" % (self.name, _describe(exc))
+            self.last_error = _describe(exc)
             return False
         return True
 
@@ -285,8 +286,8 @@ def plan(params):
     return servers, expect_on
 
 
-def round_trip(params, check_mode=False, smtp_class=smtplib.SMTP, imap_class=imaplib.IMAP4,
-               imap_ssl_class=imaplib.IMAP4_SSL, clock=time.monotonic, sleep=time.sleep, wall=time.time):
+def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_ssl_class=None,
+               clock=time.monotonic, sleep=time.sleep, wall=time.time):
     """Send, watch, delete. Returns (result, error); error is None when the canary arrived
     where expected (or anywhere, without expect_on)."""
     servers, expect_on = plan(params)

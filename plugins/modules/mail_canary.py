@@ -28,13 +28,14 @@ description:
   - Standard library only (smtplib, imaplib, ssl); runs on the control node or on any probe
     host through C(delegate_to).
 author:
-  - continuity.mail developers
+  - continuity.mail developers (@continuity-mail)
 attributes:
   check_mode:
     support: full
     description: Sends nothing and connects nowhere; returns the token and what it would do.
   diff_mode:
     support: none
+    description: A canary leaves no state behind to compare.
 options:
   path:
     description:
@@ -155,7 +156,7 @@ options:
 notes:
   - RV(latency_s) runs from the start of the SMTP connection to the IMAP search that first saw
     the message, so its resolution is the polling interval of that moment.
-  - RV(changed) is V(true) only when a message was sent and not deleted afterwards, i.e. when
+  - C(changed) is V(true) only when a message was sent and not deleted afterwards, i.e. when
     something was left in a mailbox (or may still arrive there).
 """
 
@@ -261,7 +262,7 @@ errors:
   description: Last error per server (and V(smtp)), for servers that could not be asked.
   returned: always
   type: dict
-  sample: {"mx1": "mx1: ConnectionRefusedError: [Errno 111] Connection refused"}
+  sample: {"mx1": "ConnectionRefusedError: [Errno 111] Connection refused"}
 """
 
 import re
@@ -305,7 +306,7 @@ def main():
             to=dict(type="str", required=True),
             mail_from=dict(type="str"),
             subject_prefix=dict(type="str", default="continuity canary"),
-            token=dict(type="str"),
+            token=dict(type="str", no_log=False),
             imap_user=dict(type="str"),
             imap_password=dict(type="str", required=True, no_log=True),
             servers=dict(type="list", elements="dict", required=True, options=dict(

@@ -29,7 +29,7 @@ description:
     either side. This answers "is the delta empty?" (RV(in_sync)).
   - Runs on the mail host and needs only Python's standard library.
 author:
-  - continuity.mail developers
+  - continuity.mail developers (@continuity-mail)
 attributes:
   check_mode:
     support: full
@@ -49,7 +49,7 @@ options:
   transport:
     description:
       - V(tcp) connects to the destination's doveadm TCP listener (C(tcp:host:port)); both
-        servers must share the doveadm password. The doveadm protocol is not encrypted: use
+        servers must share the doveadm password. The doveadm protocol is not encrypted - use
         it on a private network or a VPN.
       - V(ssh) runs C(doveadm dsync-server) on the destination through C(ssh) (key
         authentication, C(BatchMode=yes)); the remote login must be allowed to read and write
