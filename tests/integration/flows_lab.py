@@ -23,9 +23,14 @@ def ansible_env(json_output=True):
     return env
 
 
-def module(host, name, args, check=False, diff=False, timeout=600):
-    """Run one module through `ansible` (real connection, real module); returns its result."""
+def module(host, name, args, check=False, diff=False, timeout=600, container=False):
+    """Run one module through `ansible` (real connection, real module); returns its result.
+
+    container=True targets an extra lab container by name, outside the lab inventory."""
     argv = ["ansible", host, "-m", name, "-a", json.dumps(args)]
+    if container:
+        argv = ["ansible", "all", "-i", host + ",", "-c", "community.docker.docker",
+                "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", name, "-a", json.dumps(args)]
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
     proc = subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True,

@@ -4,6 +4,8 @@ Real mail is put on each side (SMTP into mx1, LMTP into mx2's Dovecot), the modu
 through Ansible on mx2, and the result is checked by reading both Dovecots with doveadm.
 The mailbox used, canary@example.org, is one no other flow sends to.
 """
+import subprocess
+
 import pytest
 
 from labtools import wait_until
@@ -175,3 +177,112 @@ def test_bad_input_is_refused_before_anything_runs(lab):
     result = module("mx2", "continuity.mail.mailbox_sync",
                     {"destination": destination(lab), "users": [USER], "parallel": 0})
     assert result.get("failed") is True and "parallel must be at least 1" in result["msg"]
+
+
+# --- over SSH: two extra containers (172.30.53.61 runs the module, .62 is reached by ssh) ----
+
+SSH_SOURCE, SSH_DEST = "continuity-lab-ssh61", "continuity-lab-ssh62"
+SSH_IPS = {SSH_SOURCE: "172.30.53.61", SSH_DEST: "172.30.53.62"}
+SSH_USERS = ["sync1@example.test", "sync2@example.test"]
+
+# A minimal but real Dovecot: passwd-file userdb (iterable), sdbox mailboxes, no listeners.
+DOVECOT_CONF = """protocols =
+ssl = no
+mail_location = sdbox:~/mail
+mail_uid = vmail
+mail_gid = vmail
+first_valid_uid = 5000
+passdb {
+  driver = passwd-file
+  args = /etc/dovecot/users
+}
+userdb {
+  driver = passwd-file
+  args = /etc/dovecot/users
+  default_fields = uid=vmail gid=vmail home=/var/vmail/%d/%n
+}
+"""
+
+
+def docker(*args, check=True, input_text=None, timeout=300):
+    result = subprocess.run(["docker"] + list(args), capture_output=True, text=True, input=input_text,
+                            timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError("docker %s failed: %s %s" % (" ".join(args), result.stdout, result.stderr))
+    return result
+
+
+def in_container(name, script, input_text=None):
+    return docker("exec", "-i", name, "bash", "-c", script, input_text=input_text).stdout
+
+
+@pytest.fixture(scope="module")
+def ssh_pair(lab):
+    for name in SSH_IPS:
+        docker("rm", "-f", name, check=False)
+    try:
+        for name, ip in SSH_IPS.items():
+            docker("run", "-d", "--name", name, "--hostname", name.rsplit("-", 1)[-1],
+                   "--label", "continuity.mail.lab=mailbox-sync-ssh", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+                   "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--network", lab.vars["lab_network"],
+                   "--ip", ip, "continuity-lab:latest", "/lib/systemd/systemd")
+        for name in SSH_IPS:
+            wait_until(lambda: docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
+                       in ("running", "degraded"), timeout=120, what="systemd in %s" % name)
+            in_container(name, "groupadd -g 5000 vmail && useradd -u 5000 -g vmail -d /var/vmail vmail && "
+                               "install -d -o vmail -g vmail /var/vmail && cat > /etc/dovecot/dovecot.conf && "
+                               "printf '%s' > /etc/dovecot/users && systemctl restart dovecot"
+                         % "".join("%s:{PLAIN}unused::::::\\n" % user for user in SSH_USERS),
+                         input_text=DOVECOT_CONF)
+        packages = {SSH_SOURCE: "openssh-client", SSH_DEST: "openssh-server"}
+        for name, package in packages.items():
+            in_container(name, "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
+                               "apt-get install -y -qq %s >/dev/null" % package)
+        public = in_container(SSH_SOURCE, "install -d -m 700 /root/.ssh && "
+                                          "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_sync && "
+                                          "cat /root/.ssh/id_sync.pub")
+        in_container(SSH_DEST, "install -d -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys && "
+                               "chmod 600 /root/.ssh/authorized_keys && systemctl is-active ssh", input_text=public)
+        in_container(SSH_SOURCE, "ssh-keyscan -t ed25519 %s > /root/.ssh/known_hosts 2>/dev/null" % SSH_IPS[SSH_DEST])
+        yield
+    finally:
+        for name in SSH_IPS:
+            docker("rm", "-f", name, check=False)
+
+
+def save(name, user, tag):
+    in_container(name, "doveadm save -u %s" % user, input_text=tagged_message(tag, user).as_string())
+
+
+def guids(name, user):
+    out = in_container(name, "doveadm -f tab fetch -u %s 'mailbox guid' all" % user)
+    return sorted(line for line in out.splitlines()[1:] if line.strip())
+
+
+def ssh_args(**extra):
+    args = {"destination": SSH_IPS[SSH_DEST], "transport": "ssh", "ssh_user": "root",
+            "ssh_options": ["-i", "/root/.ssh/id_sync"], "users": ["all"], "parallel": 2}
+    args.update(extra)
+    return args
+
+
+def test_over_ssh_both_ways_for_every_user(ssh_pair):
+    for user in SSH_USERS:
+        save(SSH_SOURCE, user, token("ssh-src"))
+        save(SSH_DEST, user, token("ssh-dst"))
+    result = module(SSH_SOURCE, "continuity.mail.mailbox_sync", ssh_args(), container=True)
+    assert not result.get("failed"), result
+    assert result["destination"] == "ssh:root@172.30.53.62:22"
+    assert result["in_sync"] is True and result["counts"]["changed"] == 2
+    for user in SSH_USERS:
+        assert len(guids(SSH_SOURCE, user)) == 2 and guids(SSH_SOURCE, user) == guids(SSH_DEST, user), user
+
+    again = module(SSH_SOURCE, "continuity.mail.mailbox_sync", ssh_args(), container=True)
+    assert again["changed"] is False and again["in_sync"] is True
+
+
+def test_over_ssh_a_refused_key_fails_clearly(ssh_pair):
+    result = module(SSH_SOURCE, "continuity.mail.mailbox_sync",
+                    ssh_args(ssh_options=["-i", "/nonexistent/key"], users=[SSH_USERS[0]]), container=True)
+    assert result.get("failed") is True
+    assert "Permission denied" in result["msg"], result["msg"]
