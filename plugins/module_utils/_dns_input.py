@@ -25,6 +25,7 @@ except ImportError:  # reported by the modules through missing_required_lib()
     pass
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns_transport import Endpoint
+from ansible_collections.continuity.mail.plugins.module_utils._dns_tsig import TsigKey
 from ansible_collections.continuity.mail.plugins.module_utils._dns_wire import value_of
 
 _LABEL = re.compile(r'^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$')
@@ -162,7 +163,7 @@ def parse_server(text, what, default_port=53):
 
 
 def parse_tsig(key_name, key_secret, key_algorithm):
-    """A dnspython TSIG key, or None when no key is given; half a key is an error."""
+    """A TsigKey, or None when no key is given; half a key is an error."""
     if not key_name and not key_secret:
         return None
     if not key_name or not key_secret:
@@ -178,4 +179,4 @@ def parse_tsig(key_name, key_secret, key_algorithm):
         raise InputError('key_secret is empty')
     name = parse_name(key_name, 'key_name')
     # dnspython names the algorithms HMAC_SHA256 etc. (hmac-md5 has a long legacy name).
-    return dns.tsig.Key(name, secret, getattr(dns.tsig, key_algorithm.upper().replace('-', '_')))
+    return TsigKey(dns.tsig.Key(name, secret, getattr(dns.tsig, key_algorithm.upper().replace('-', '_'))))

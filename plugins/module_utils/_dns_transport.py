@@ -106,15 +106,16 @@ class MessageRequest(object):
     def render(self, msg_id, key):
         self.message.id = msg_id
         if key is not None:
-            self.message.use_tsig(key)
+            self.message.use_tsig(key.dns)
         return self.message.to_wire()
 
     def accept(self, wire, key, fail):
-        """The answer as a dnspython Message, or fail(code, detail)."""
+        """The answer as a dnspython Message, or fail(code, detail). key is a _dns_tsig.TsigKey."""
         key_name = key.name.to_text() if key is not None else ''
         try:
             response = dns.message.from_wire(
-                wire, keyring=key, request_mac=(self.message.mac or b'') if key is not None else b'')
+                wire, keyring=key.dns if key is not None else None,
+                request_mac=(self.message.mac or b'') if key is not None else b'')
         except dns.message.UnknownTSIGKey:
             return fail('BADKEY', 'the answer is signed with a TSIG key the request did not use')
         except dns.exception.DNSException as exc:

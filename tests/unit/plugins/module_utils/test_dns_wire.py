@@ -16,11 +16,13 @@ import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns_plan import Change, State
 from ansible_collections.continuity.mail.plugins.module_utils._dns_transport import DNSError
+from ansible_collections.continuity.mail.plugins.module_utils._dns_tsig import TsigKey
 from ansible_collections.continuity.mail.plugins.module_utils._dns_update import UpdateRequest
 from ansible_collections.continuity.mail.plugins.module_utils._dns_wire import (
     FastQuery, name_wire, read_name, to_text, value_of)
 
 KEY = dns.tsig.Key('unit-key.', 'c2VjcmV0LWZvci11bml0LXRlc3RzLW9ubHktMzJieXRlcyE=')
+TSIG = TsigKey(KEY)
 
 
 def fail(code, detail):
@@ -115,7 +117,7 @@ def test_update_wire_is_what_dnspython_would_send():
         change('example.test.', 'MX', ['10 mx1.example.test.'], ['10 mx1.example.test.']),  # unchanged
     ]
     request = UpdateRequest(dns.name.from_text('example.test.'), changes)
-    parsed = dns.message.from_wire(request.render(99, KEY), keyring=KEY)
+    parsed = dns.message.from_wire(request.render(99, TSIG), keyring=KEY)
     assert isinstance(parsed, dns.update.UpdateMessage) and parsed.id == 99 and parsed.had_tsig
     prerequisites = [(r.name.to_text(), r.rdtype, r.deleting, r.ttl, [x.to_text() for x in r]) for r in parsed.answer]
     assert prerequisites == [('mail.example.test.', 5, None, 0, ['mx1.example.test.']),
@@ -147,9 +149,9 @@ def sign_answer(request_wire, rcode=dns.rcode.NOERROR, key=KEY, tsig_error=0):
 
 def test_signed_answers_are_verified():
     request = UpdateRequest(dns.name.from_text('example.test.'), [change('a.example.test.', 'A', [], ['192.0.2.1'])])
-    wire = request.render(5, KEY)
-    assert request.accept(sign_answer(wire), KEY, fail).rcode == 0
-    assert request.accept(sign_answer(wire, dns.rcode.NXRRSET), KEY, fail).rcode == dns.rcode.NXRRSET
+    wire = request.render(5, TSIG)
+    assert request.accept(sign_answer(wire), TSIG, fail).rcode == 0
+    assert request.accept(sign_answer(wire, dns.rcode.NXRRSET), TSIG, fail).rcode == dns.rcode.NXRRSET
 
 
 @pytest.mark.parametrize('tsig_error, code', [
@@ -159,22 +161,22 @@ def test_signed_answers_are_verified():
 ])
 def test_tsig_errors_are_named(tsig_error, code):
     request = UpdateRequest(dns.name.from_text('example.test.'), [change('a.example.test.', 'A', [], ['192.0.2.1'])])
-    wire = request.render(5, KEY)
+    wire = request.render(5, TSIG)
     answer = sign_answer(wire, dns.rcode.NOTAUTH, key=dns.tsig.Key('unit-key.', b'\0' * 32), tsig_error=tsig_error)
-    error = request.accept(answer, KEY, fail)
+    error = request.accept(answer, TSIG, fail)
     assert isinstance(error, DNSError) and error.code == code and 'unit-key.' in error.detail
 
 
 def test_unsigned_or_forged_success_is_not_trusted():
     request = UpdateRequest(dns.name.from_text('example.test.'), [change('a.example.test.', 'A', [], ['192.0.2.1'])])
-    wire = request.render(5, KEY)
-    unsigned = request.accept(sign_answer(wire, key=None), KEY, fail)
+    wire = request.render(5, TSIG)
+    unsigned = request.accept(sign_answer(wire, key=None), TSIG, fail)
     assert isinstance(unsigned, DNSError) and unsigned.code == 'BADSIG' and 'not signed' in unsigned.detail
-    forged = request.accept(sign_answer(wire, key=dns.tsig.Key('unit-key.', b'\1' * 32)), KEY, fail)
+    forged = request.accept(sign_answer(wire, key=dns.tsig.Key('unit-key.', b'\1' * 32)), TSIG, fail)
     assert isinstance(forged, DNSError) and forged.code == 'BADSIG'
 
 
 def test_signature_time_is_now():
     request = UpdateRequest(dns.name.from_text('example.test.'), [change('a.example.test.', 'A', [], ['192.0.2.1'])])
-    parsed = dns.message.from_wire(request.render(5, KEY), keyring=KEY)
+    parsed = dns.message.from_wire(request.render(5, TSIG), keyring=KEY)
     assert abs(parsed.tsig[0].time_signed - time.time()) < 5
