@@ -33,7 +33,9 @@ def mx_set(active):
 
 
 def ansible_env():
+    # The JSON callback for every playbook: results come back without an extra debug task.
     return dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_FORCE_COLOR='0',
+                ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
                 PATH=os.path.join(ROOT, '.venv', 'bin') + os.pathsep + os.environ['PATH'])
 
 
@@ -70,10 +72,6 @@ MX_SWITCH = '''
         active: "{{ bench_active }}.bench.test"
         wait: true
         wait_timeout: 120
-      register: bench_switch
-    - name: Report the module's own timings
-      ansible.builtin.debug:
-        msg: "TIMINGS {{ bench_switch.timings | to_json }} SERVERS {{ bench_switch.servers | length }}"
 '''
 
 NSUPDATE_LOOP = '''
@@ -107,9 +105,10 @@ NSUPDATE_LOOP = '''
 def run_mx_switch(zones, active, secret):
     elapsed, out = playbook(MX_SWITCH, dict(bench_ip=bench_server.IP, bench_key_name=bench_server.KEY_NAME,
                                             bench_key_secret=secret, bench_zones=zones, bench_active=active))
-    line = [x for x in out.splitlines() if 'TIMINGS' in x][0]
-    timings = json.loads(line.split('TIMINGS ', 1)[1].split(' SERVERS')[0])
-    return elapsed, timings
+    result = json.loads(out)['plays'][0]['tasks'][0]['hosts']['localhost']
+    if len(result['servers']) != 1 or not result['servers'][0]['in_sync']:
+        raise SystemExit('mx_switch did not verify on the bench server: %s' % result['servers'])
+    return elapsed, result['timings']
 
 
 def run_nsupdate_loop(zones, active, secret):

@@ -14,7 +14,6 @@ import collections
 import time
 
 try:
-    import dns.flags
     import dns.message
     import dns.rdatatype
 except ImportError:  # reported by the modules through missing_required_lib()

@@ -1,19 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) continuity.mail developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read zones and RRsets from the primary, describe changes, and build guarded UPDATEs.
+"""Read zones and RRsets from the primary and describe the changes to make.
 
-Reading is one pipelined batch of plain queries (zone apex SOA per name, one query per
-RRset). A Change holds the RRset as read (before) and as wanted (after); the UPDATE for a
-zone carries every change of that zone and, as prerequisites, every before as it was read
-(RFC 2136 section 2.4: value-dependent "RRset exists", or "RRset does not exist"), so an
-edit made by anybody else in between makes the server refuse the whole zone's update.
+Reading is one pipelined batch of plain queries (an SOA per name to place it in its zone,
+one query per RRset). A Change holds the RRset as read (before), as wanted (after) and as
+the caller said it must be now (expect); _dns_update turns a zone's Changes into one
+UPDATE whose prerequisites are the befores as read.
 """
 
 try:
     import dns.name
     import dns.rdatatype
-    import dns.update
 except ImportError:  # reported by the modules through missing_required_lib()
     pass
 
