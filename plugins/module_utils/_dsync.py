@@ -19,6 +19,7 @@ import collections
 import concurrent.futures
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -31,6 +32,9 @@ RC_DESYNC = 2
 
 # dsync matches messages by GUID; the fetch query lists them without opening bodies.
 FETCH_FIELDS = "mailbox guid"
+# Dovecot message GUIDs are 32 hex digits.
+GUID_LENGTH = 32
+_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 class DsyncError(Exception):
@@ -170,7 +174,9 @@ def parse_message_set(output):
     """Parse `doveadm -f tab fetch 'mailbox guid'` output into a Counter of (mailbox, guid).
 
     The first line is the header. The GUID is the last column and never contains a tab,
-    so a mailbox name is everything before it.
+    so a mailbox name is everything before it. Output relayed from a remote doveadm server
+    (-S host:port) can carry a stray tab where a value crossed a stream buffer, splitting a
+    GUID in two ("INBOX\t79c5080ad1\tda096b...\t"); such a row is put back together.
     """
     lines = [line for line in output.splitlines() if line.strip()]
     if not lines:
@@ -180,9 +186,13 @@ def parse_message_set(output):
         raise DsyncError("unexpected doveadm fetch header: %r" % lines[0])
     messages = collections.Counter()
     for line in lines[1:]:
-        mailbox, sep, guid = line.rpartition("\t")
+        mailbox, sep, guid = line.rstrip("\t").rpartition("\t")
         if not sep or not guid:
             raise DsyncError("unexpected doveadm fetch line: %r" % line)
+        if _HEX.match(guid) and len(guid) < GUID_LENGTH:
+            head, split, piece = mailbox.rpartition("\t")
+            if split and _HEX.match(piece) and len(piece) + len(guid) == GUID_LENGTH:
+                mailbox, guid = head, piece + guid
         if len(header) > 2:
             # -A or -F output prepends the user name column.
             mailbox = mailbox.split("\t", len(header) - 2)[-1]
