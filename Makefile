@@ -85,3 +85,10 @@ clean: lab-down
 .PHONY: bench-dns
 bench-dns: venv
 	cd bench/dns && $(CURDIR)/$(VENV)/bin/python run_bench.py
+
+# Health benchmark (docs/benchmarks.md): mail_health vs a wait_for loop vs check_smtp/check_imap
+# at 50/200/500 endpoints of a dedicated Postfix/Dovecot container (needs monitoring-plugins-basic
+# and monitoring-plugins-standard on the host).
+.PHONY: bench-health
+bench-health: venv
+	$(VENV)/bin/python bench/health/run.py

@@ -53,11 +53,11 @@ def _abstention(result):
     if result is None:
         return "no result"
     if result.get("unreachable"):
-        return "unreachable: %s" % result.get("msg", "")
+        return ("unreachable: %s" % result.get("msg", ""))[:200]
     if result.get("skipped"):
         return "skipped"
     if not isinstance(result.get("targets"), list):
-        return "failed: %s" % result.get("msg", "no targets in the result")
+        return ("failed: %s" % result.get("msg", "no targets in the result"))[:200]
     return None
 
 
