@@ -325,6 +325,12 @@ class UserSync:
             rc, state = self._sync_once(user, result, full)
             if rc == RC_DESYNC:
                 continue
+            if rc != RC_OK and not full and self.states is not None:
+                # An incremental sync fails (rc 75, "Modseq ... no longer in transaction
+                # log") once the saved state is older than the mailbox logs: go full.
+                full = True
+                result["full_sync"] = True
+                continue
             if rc != RC_OK:
                 result["failed"] = True
                 return
@@ -349,6 +355,7 @@ class UserSync:
                                "after %d attempt(s)" % result["attempts"])
 
     def _sync_once(self, user, result, full):
+        result["error"] = None
         state = None
         if self.states is not None and not full:
             state = self.states.load(user)

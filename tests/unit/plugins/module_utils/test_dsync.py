@@ -138,13 +138,25 @@ def test_sets_still_differing_after_rc_0_get_one_full_sync_without_state(tmp_pat
 
 def test_a_doveadm_error_fails_the_user_and_forgets_the_state(tmp_path):
     fake = FakeDovecot(local={USER: collections.Counter({M1: 1})})
+    fake.sync_rcs[USER] = [75, 75]
+    states = _dsync.StateStore(str(tmp_path), _dsync.Destination("tcp", "192.0.2.20"))
+    states.save(USER, "OLD")
+    result = worker(fake, states=states, retries=3)(USER)
+    # The stateful attempt fails, the full one (state ignored) fails too: the user fails.
+    assert result["failed"] is True and result["rc"] == 75 and result["attempts"] == 2
+    assert result["full_sync"] is True
+    assert result["error"] == "doveadm sync failed (rc=75): dsync-local(%s): Error: remote said no" % USER
+    assert states.load(USER) == ""
+
+
+def test_a_stale_state_falls_back_to_a_full_sync(tmp_path):
+    fake = FakeDovecot(local={USER: collections.Counter({M1: 1})})
     fake.sync_rcs[USER] = [75]
     states = _dsync.StateStore(str(tmp_path), _dsync.Destination("tcp", "192.0.2.20"))
     states.save(USER, "OLD")
     result = worker(fake, states=states, retries=3)(USER)
-    assert result["failed"] is True and result["rc"] == 75 and result["attempts"] == 1
-    assert result["error"] == "doveadm sync failed (rc=75): dsync-local(%s): Error: remote said no" % USER
-    assert states.load(USER) == ""
+    assert result["failed"] is False and result["full_sync"] is True and result["attempts"] == 2
+    assert result["in_sync"] is True and result["error"] is None
 
 
 def test_check_mode_and_compare_run_no_sync():
