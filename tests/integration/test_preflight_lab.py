@@ -48,8 +48,12 @@ def errors(result, check=None):
 
 
 def test_lab_zones_pass(inputs):
-    result = wait_until(lambda: (lambda r: r if r["passed"] else None)(preflight(inputs)),
-                        timeout=600, interval=15, what="the lab to pass (a colleague's drill may be running)")
+    def clean():
+        result = preflight(inputs)
+        return result if result["passed"] and result["summary"]["warning"] == 0 else None
+    # The lab is shared: a colleague's failover drill (mx2 preferred, mx1 cut off) makes the
+    # preflight rightly complain. Wait for the lab to be back in its normal state.
+    result = wait_until(clean, timeout=900, interval=15, what="the lab in its normal state")
     assert result["summary"]["error"] == 0 and result["summary"]["warning"] == 0
     assert {f["check"] for f in result["findings"]} == {"mta_sts"}  # info: no policy published
     checks = {(c["domain"], c["check"]) for c in result["checked"] if c["result"] == "pass"}
@@ -172,7 +176,7 @@ def test_mta_sts_policy_fetched_over_https(lab, inputs, broken):  # noqa: F811
     url = "https://%s:8443/.well-known/mta-sts.txt" % broken.ip
     result = preflight(inputs, domains=["example.test"], mta_sts={"example.test": url}, ca_path=broken.ca_path,
                        probe_smtp=False)
-    assert [c["subject"] for c in result["checked"] if c["check"] == "mta_sts" and c["result"] == "pass"] == [
+    assert sorted(c["subject"] for c in result["checked"] if c["check"] == "mta_sts" and c["result"] == "pass") == [
         "mx1.example.test", "mx2.example.test"]
     broken.sh("cat > /srv/sts/.well-known/mta-sts.txt",
               input_text=policy.replace("mx: mx2.example.test\n", ""))
