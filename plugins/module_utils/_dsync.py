@@ -1,12 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Two-way mailbox synchronisation with `doveadm sync`, one user at a time, many users at once.
+"""Two-way mailbox synchronisation with `doveadm sync` for many users: bulk runs, per-user
+retries, verification, results.
 
-The host running this code is "local"; the destination Dovecot (reached over the doveadm TCP
-protocol or through SSH) is "remote". Each user's message set - the multiset of
-(mailbox name, message GUID) - is read on both sides before and after the sync, which tells
-what the sync changed and whether both sides now hold exactly the same messages.
+The host running this is "local", the destination Dovecot "remote" (see _doveadm). A sync
+goes in up to two stages:
+
+  bulk        over doveadm TCP without saved state, the users are split into `parallel`
+              groups and each group is synced by one `doveadm sync -F` process (spawning one
+              doveadm per user costs more than most syncs);
+  per user    every user a bulk run did not finish cleanly (its group exited non-zero, or
+              its message sets still differ afterwards), and every user when syncing over
+              SSH or with saved state, gets its own `doveadm sync` runs: exit code 2 is
+              retried, and sets that still differ after rc 0 get one full sync (-f).
+
+With comparison on, each user's message set is read on both sides before and after, which
+gives `changed`, the per-side counts and `in_sync`.
 
 Standard library only: this runs on the mail hosts.
 """
@@ -15,197 +25,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import collections
 import concurrent.futures
 import hashlib
 import os
-import re
-import shlex
-import shutil
-import subprocess
 import tempfile
+
+from ansible_collections.continuity.mail.plugins.module_utils._doveadm import (
+    DsyncError, UsersFile, compare, error_text,
+)
 
 # doveadm sync exit codes (sysexits-like): 2 = done, but the mailbox changed meanwhile and
 # another run is needed; anything else non-zero is an error that a retry will not fix.
 RC_OK = 0
 RC_DESYNC = 2
-
-# dsync matches messages by GUID; the fetch query lists them without opening bodies.
-FETCH_FIELDS = "mailbox guid"
-# Dovecot message GUIDs are 32 hex digits.
-GUID_LENGTH = 32
-_HEX = re.compile(r"^[0-9a-f]+$")
-
-
-class DsyncError(Exception):
-    """A doveadm step failed in a way that ends this user's synchronisation."""
-
-
-class Destination:
-    """Where the other Dovecot is and how doveadm reaches it."""
-
-    def __init__(self, transport, host, port=None, ssh_user=None, ssh_options=None,
-                 remote_doveadm="doveadm"):
-        if transport not in ("tcp", "ssh"):
-            raise ValueError("transport must be tcp or ssh, not %r" % (transport,))
-        if not host:
-            raise ValueError("host must not be empty")
-        self.transport = transport
-        self.host = host
-        self.port = port if port else (12345 if transport == "tcp" else 22)
-        self.ssh_user = ssh_user
-        self.ssh_options = list(ssh_options or [])
-        self.remote_doveadm = remote_doveadm
-
-    def describe(self):
-        """A printable name for results and messages (never carries a secret)."""
-        if self.transport == "tcp":
-            return "tcp:%s:%d" % (self.host, self.port)
-        login = "%s@" % self.ssh_user if self.ssh_user else ""
-        return "ssh:%s%s:%d" % (login, self.host, self.port)
-
-    def ssh_command(self):
-        """The ssh client invocation up to (and including) the host name."""
-        command = ["ssh", "-o", "BatchMode=yes", "-p", str(self.port)]
-        if self.ssh_user:
-            command.extend(["-l", self.ssh_user])
-        command.extend(self.ssh_options)
-        command.append(self.host)
-        return command
-
-    def sync_target(self, user):
-        """The destination arguments of `doveadm sync` for one user."""
-        if self.transport == "tcp":
-            return ["tcp:%s:%d" % (self.host, self.port)]
-        # A full command line as destination: doveadm runs it and speaks dsync over its
-        # stdin/stdout. No -U (replicator notification; gone in Dovecot 2.4).
-        return self.ssh_command() + [self.remote_doveadm, "dsync-server", "-u", user]
-
-
-class Doveadm:
-    """Builds and runs doveadm command lines on the local host."""
-
-    def __init__(self, doveadm="doveadm", config_path=None, timeout=600, runner=None):
-        self.doveadm = doveadm
-        self.config_path = config_path
-        self.timeout = timeout
-        self.runner = runner or run_command
-
-    def base(self):
-        command = [self.doveadm]
-        if self.config_path:
-            command.extend(["-c", self.config_path])
-        return command
-
-    def run(self, command):
-        return self.runner(command, self.timeout)
-
-    def list_users(self):
-        """Every user the local userdb can iterate (doveadm user '*')."""
-        rc, out, err = self.run(self.base() + ["user", "*"])
-        if rc != 0:
-            raise DsyncError("listing the local users failed (rc=%s): %s" % (rc, _last_line(err)))
-        return sorted(set(line.strip() for line in out.splitlines() if line.strip()))
-
-    def fetch_command(self, user, destination=None):
-        """`doveadm fetch` of every message's mailbox and GUID, locally or on the destination."""
-        fetch = ["-f", "tab", "fetch"]
-        query = ["-u", user, FETCH_FIELDS, "all"]
-        if destination is None:
-            return self.base() + fetch + query
-        if destination.transport == "tcp":
-            server = ["-S", "%s:%d" % (destination.host, destination.port)]
-            return self.base() + fetch + server + query
-        remote = [destination.remote_doveadm] + fetch + query
-        # ssh joins its arguments into one remote shell line: quote every word.
-        return destination.ssh_command() + [" ".join(shlex.quote(word) for word in remote)]
-
-    def message_set(self, user, destination=None):
-        """Multiset (Counter) of (mailbox, guid) held by the user on one side."""
-        side = "local" if destination is None else destination.describe()
-        rc, out, err = self.run(self.fetch_command(user, destination))
-        if rc != 0:
-            raise DsyncError("reading %s's messages on %s failed (rc=%s): %s"
-                             % (user, side, rc, _last_line(err)))
-        return parse_message_set(out)
-
-    def sync_command(self, user, destination, lock_timeout, io_timeout, state=None, full=False):
-        command = self.base() + ["sync", "-u", user, "-l", str(lock_timeout), "-T", str(io_timeout)]
-        if full:
-            command.append("-f")
-        if state is not None:
-            command.extend(["-s", state])
-        return command + destination.sync_target(user)
-
-
-def run_command(command, timeout):
-    """Run a command without a shell; return (rc, stdout, stderr). rc is None on timeout."""
-    env = dict(os.environ, LC_ALL="C", LANG="C")
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              env=env, check=False)
-    except subprocess.TimeoutExpired as exc:
-        return None, _text(exc.stdout), _text(exc.stderr) + "\ntimed out after %ss" % timeout
-    except OSError as exc:
-        return None, "", "cannot run %s: %s" % (command[0], exc)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def _text(value):
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
-def _last_line(text):
-    """doveadm's error lines (Error:/Fatal:), else its last line; short enough for a message."""
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if not lines:
-        return "no error output"
-    errors = [line for line in lines if "Error:" in line or "Fatal:" in line]
-    chosen = list(dict.fromkeys(errors))[:3] if errors else lines[-1:]
-    text = " / ".join(chosen)
-    return text if len(text) <= 600 else text[:597] + "..."
-
-
-def parse_message_set(output):
-    """Parse `doveadm -f tab fetch 'mailbox guid'` output into a Counter of (mailbox, guid).
-
-    The first line is the header. The GUID is the last column and never contains a tab,
-    so a mailbox name is everything before it. Output relayed from a remote doveadm server
-    (-S host:port) can carry a stray tab where a value crossed a stream buffer, splitting a
-    GUID in two ("INBOX\t79c5080ad1\tda096b...\t"); such a row is put back together.
-    """
-    lines = [line for line in output.splitlines() if line.strip()]
-    if not lines:
-        return collections.Counter()
-    header = [name.strip().lower() for name in lines[0].split("\t")]
-    if header[-2:] != ["mailbox", "guid"]:
-        raise DsyncError("unexpected doveadm fetch header: %r" % lines[0])
-    messages = collections.Counter()
-    for line in lines[1:]:
-        mailbox, sep, guid = line.rstrip("\t").rpartition("\t")
-        if not sep or not guid:
-            raise DsyncError("unexpected doveadm fetch line: %r" % line)
-        if _HEX.match(guid) and len(guid) < GUID_LENGTH:
-            head, split, piece = mailbox.rpartition("\t")
-            if split and _HEX.match(piece) and len(piece) + len(guid) == GUID_LENGTH:
-                mailbox, guid = head, piece + guid
-        if len(header) > 2:
-            # -A or -F output prepends the user name column.
-            mailbox = mailbox.split("\t", len(header) - 2)[-1]
-        messages[(mailbox, guid)] += 1
-    return messages
-
-
-def compare(local, remote):
-    """What one side holds that the other does not (counts, multiset semantics)."""
-    return {
-        "missing_on_remote": sum((local - remote).values()),
-        "missing_on_local": sum((remote - local).values()),
-    }
 
 
 class StateStore:
@@ -246,80 +78,132 @@ class StateStore:
             pass
 
 
-def password_config(password, include="/etc/dovecot/dovecot.conf"):
-    """A private Dovecot config that includes the system one and sets doveadm_password.
-
-    Keeps the secret off every command line (visible to all local users in /proc).
-    Returns (directory, config path); the caller removes the directory.
-    """
-    directory = tempfile.mkdtemp(prefix="continuity-dsync-")
-    path = os.path.join(directory, "dovecot.conf")
-    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("!include %s\n" % include)
-        handle.write('doveadm_password = "%s"\n' % quoted)
-    return directory, path
+def new_result(user):
+    return {
+        "user": user, "rc": None, "attempts": 0, "changed": False, "in_sync": None,
+        "failed": False, "full_sync": False, "error": None,
+        "messages": {"local": {"before": None, "after": None}, "remote": {"before": None, "after": None}},
+        "missing_on_local": None, "missing_on_remote": None,
+    }
 
 
-def remove_config(directory):
-    if directory:
-        shutil.rmtree(directory, ignore_errors=True)
+def _record(result, when, sets):
+    local, remote = sets
+    result["messages"]["local"][when] = sum(local.values())
+    result["messages"]["remote"][when] = sum(remote.values())
+    result.update(compare(local, remote))
+    result["in_sync"] = local == remote
 
 
-class UserSync:
-    """Synchronise (or only compare) one user, retrying while doveadm reports a desync."""
+class MailboxSync:
+    """Synchronise or compare a list of users with one destination."""
 
-    def __init__(self, doveadm, destination, retries=3, lock_timeout=60, io_timeout=120,
-                 states=None, compare_sets=True, check_mode=False, compare_only=False):
+    def __init__(self, doveadm, destination, parallel=4, retries=3, lock_timeout=60, io_timeout=120,
+                 states=None, compare_sets=True):
         self.doveadm = doveadm
         self.destination = destination
+        self.parallel = max(1, parallel)
         self.retries = retries
         self.lock_timeout = lock_timeout
         self.io_timeout = io_timeout
         self.states = states
         self.compare_sets = compare_sets
-        self.check_mode = check_mode
-        self.compare_only = compare_only
+        # doveadm -F reads the user list locally, which the SSH command line (one user) cannot.
+        self.bulk = states is None and destination.transport == "tcp"
 
-    def sets(self, user):
-        return (self.doveadm.message_set(user),
-                self.doveadm.message_set(user, self.destination))
+    def _map(self, function, items):
+        items = list(items)
+        if not items:
+            return []
+        workers = min(self.parallel, len(items))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(function, items))
 
-    def __call__(self, user):
-        result = {
-            "user": user, "rc": None, "attempts": 0, "changed": False, "in_sync": None,
-            "failed": False, "full_sync": False, "error": None,
-            "messages": {"local": {"before": None, "after": None},
-                         "remote": {"before": None, "after": None}},
-            "missing_on_local": None, "missing_on_remote": None,
-        }
+    # --- reading both sides ------------------------------------------------------------------
+
+    def read_sets(self, users, results, when):
+        """{user: (local set, remote set)} for the users both sides could be read for; the
+        others are marked failed in results."""
         try:
-            self._run(user, result)
-        except DsyncError as exc:
-            result["failed"] = True
-            result["error"] = str(exc)
-        return result
+            local = self.doveadm.local_message_sets(users)
+        except DsyncError:
+            local = {}   # one bad user spoils a batch: read one by one to find out who
 
-    def _record(self, result, when, local, remote):
-        result["messages"]["local"][when] = sum(local.values())
-        result["messages"]["remote"][when] = sum(remote.values())
-        result.update(compare(local, remote))
-        result["in_sync"] = local == remote
+        def read(user):
+            try:
+                mine = local[user] if user in local else self.doveadm.message_set(user)
+                return user, (mine, self.doveadm.message_set(user, self.destination)), None
+            except DsyncError as exc:
+                return user, None, str(exc)
 
-    def _run(self, user, result):
-        before = None
-        if self.compare_sets or self.check_mode or self.compare_only:
-            before = self.sets(user)
-            self._record(result, "before", *before)
-        if self.check_mode or self.compare_only:
-            # Nothing is written; "after" is what a sync would have to reach.
+        sets = {}
+        for user, pair, error in self._map(read, users):
+            if error:
+                results[user]["failed"], results[user]["error"] = True, error
+            else:
+                sets[user] = pair
+                _record(results[user], when, pair)
+        return sets
+
+    # --- what the module calls ----------------------------------------------------------------
+
+    def compare(self, users, check_mode=False):
+        """Read only. In check mode `changed` says whether a sync would change anything."""
+        results = dict((user, new_result(user)) for user in users)
+        for user, pair in self.read_sets(users, results, "before").items():
+            result = results[user]
             result["messages"]["local"]["after"] = result["messages"]["local"]["before"]
             result["messages"]["remote"]["after"] = result["messages"]["remote"]["before"]
-            result["changed"] = not result["in_sync"] if self.check_mode else False
-            return
+            result["changed"] = bool(check_mode and not result["in_sync"])
+        return [results[user] for user in users]
 
-        full = False
+    def sync(self, users):
+        results = dict((user, new_result(user)) for user in users)
+        before = self.read_sets(users, results, "before") if self.compare_sets else {}
+        todo = [user for user in users if not results[user]["failed"]]
+        individual = list(todo)
+        if self.bulk and todo:
+            individual = self._bulk(todo, results)
+            finished = [user for user in todo if user not in individual]
+            if self.compare_sets:
+                after = self.read_sets(finished, results, "after")
+                for user, pair in after.items():
+                    results[user]["changed"] = pair != before[user]
+                    if not results[user]["in_sync"]:
+                        results[user]["full_sync"] = True   # the next run ignores nothing
+                        individual.append(user)
+            else:
+                for user in finished:
+                    results[user]["changed"] = True
+        self._map(lambda user: self._one(user, results[user], before.get(user)), individual)
+        return [results[user] for user in users]
+
+    # --- the two stages -----------------------------------------------------------------------
+
+    def _bulk(self, users, results):
+        """One `doveadm sync -F` per group; returns the users that need their own runs."""
+        groups = [users[index::self.parallel] for index in range(min(self.parallel, len(users)))]
+
+        def run(group):
+            with UsersFile(group) as path:
+                command = self.doveadm.sync_command(self.destination, self.lock_timeout, self.io_timeout,
+                                                    users_file=path)
+                return group, self.doveadm.run(command)[0]
+
+        again = []
+        for group, rc in self._map(run, groups):
+            for user in group:
+                results[user]["attempts"] = 1
+                results[user]["rc"] = rc
+            if rc != RC_OK:
+                # Which user desynced or failed is not told by the exit code: ask each.
+                again.extend(group)
+        return again
+
+    def _one(self, user, result, before):
+        """Own doveadm runs for one user until in sync, failed, or out of attempts."""
+        full = result["full_sync"]
+        result["failed"], result["error"] = False, None
         while result["attempts"] <= self.retries:
             result["attempts"] += 1
             rc, state = self._sync_once(user, result, full)
@@ -328,8 +212,7 @@ class UserSync:
             if rc != RC_OK and not full and self.states is not None:
                 # An incremental sync fails (rc 75, "Modseq ... no longer in transaction
                 # log") once the saved state is older than the mailbox logs: go full.
-                full = True
-                result["full_sync"] = True
+                full = result["full_sync"] = True
                 continue
             if rc != RC_OK:
                 result["failed"] = True
@@ -337,18 +220,20 @@ class UserSync:
             if self.states is not None and state:
                 self.states.save(user, state)
             if before is None:
-                # Without message sets nothing tells a no-op sync from a real one.
-                result["changed"] = True
+                result["changed"] = True   # without message sets a no-op looks like any sync
                 return
-            after = self.sets(user)
-            self._record(result, "after", *after)
+            try:
+                after = (self.doveadm.message_set(user), self.doveadm.message_set(user, self.destination))
+            except DsyncError as exc:
+                result["failed"], result["error"] = True, str(exc)
+                return
+            _record(result, "after", after)
             result["changed"] = after != before
             if result["in_sync"]:
                 return
             # rc 0 but the sets differ: mail arrived meanwhile, or the saved state missed a
-            # change. Retry once more with a full sync that ignores the state.
-            full = True
-            result["full_sync"] = True
+            # change. Once more, with a full sync that ignores the state.
+            full = result["full_sync"] = True
         if result["rc"] == RC_DESYNC:
             result["failed"] = True
             result["error"] = ("doveadm sync still reported changes during the sync (rc 2) "
@@ -357,30 +242,19 @@ class UserSync:
     def _sync_once(self, user, result, full):
         result["error"] = None
         state = None
-        if self.states is not None and not full:
-            state = self.states.load(user)
-        elif self.states is not None:
-            state = ""
-        command = self.doveadm.sync_command(user, self.destination, self.lock_timeout,
-                                            self.io_timeout, state=state, full=full)
+        if self.states is not None:
+            state = "" if full else self.states.load(user)
+        command = self.doveadm.sync_command(self.destination, self.lock_timeout, self.io_timeout,
+                                            user=user, state=state, full=full)
         rc, out, err = self.doveadm.run(command)
         result["rc"] = rc
         if rc not in (RC_OK, RC_DESYNC):
-            result["error"] = "doveadm sync failed (rc=%s): %s" % (rc, _last_line(err))
+            result["error"] = "doveadm sync failed (rc=%s): %s" % (rc, error_text(err))
             if self.states is not None:
                 # A failed run may leave the saved state behind the mailboxes: start afresh.
                 self.states.forget(user)
         new_state = out.strip().splitlines()[-1].strip() if out.strip() else None
         return rc, new_state
-
-
-def sync_users(users, worker, parallel):
-    """Run worker(user) for every user, `parallel` at a time; results in the users' order."""
-    if not users:
-        return []
-    workers = max(1, min(parallel, len(users)))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(worker, users))
 
 
 def summarise(results):

@@ -16,10 +16,13 @@ description:
   - Runs C(doveadm sync) - Dovecot's two-way, lock-protected mailbox merge - for each user,
     from the host the module runs on (the I(local) side) to a destination Dovecot (the
     I(remote) side) reached over the doveadm TCP protocol or through SSH.
-  - Users are synchronised in parallel (O(parallel) C(doveadm) processes at once). Exit code 2
+  - Over doveadm TCP the users are split into O(parallel) groups, each synchronised by one
+    C(doveadm sync -F) process (one C(doveadm) per user would cost more than most syncs).
+    Every user whose group did not end cleanly, or whose messages still differ afterwards,
+    then gets C(doveadm sync) runs of its own, which give its exact exit code; exit code 2
     (the mailbox changed during the sync) is retried up to O(retries) times.
-  - Syncs are stateful by default (O(stateful)) so a repeated run only transfers what changed
-    since the last one; the state of each user is kept in O(state_dir) on the local host.
+  - Over SSH, or with O(stateful=true), every user gets its own C(doveadm sync) runs,
+    O(parallel) at a time.
   - With O(compare=true) (the default) each user's message set - every message's mailbox
     name and Dovecot message GUID - is read on both sides before and after the sync. That
     gives exact per-side counts, RV(users[].changed), and RV(users[].in_sync) (both sides
@@ -99,7 +102,9 @@ options:
     choices: [sync, compare]
     default: sync
   parallel:
-    description: How many users are synchronised at the same time.
+    description:
+      - How many C(doveadm) processes run at the same time (bulk groups, per-user syncs and
+        per-user reads of the destination).
     type: int
     default: 4
   retries:
@@ -119,16 +124,21 @@ options:
     type: int
     default: 120
   timeout:
-    description: Seconds any single C(doveadm) command may run before it is killed.
+    description:
+      - Seconds any single C(doveadm) command may run before it is killed; a bulk run covers a
+        whole group of users.
     type: int
     default: 1800
   stateful:
     description:
       - Use stateful synchronisation (C(doveadm sync -s)), keeping each user's state in
-        O(state_dir). The first run of a user, and every run after a failed one, is a normal
-        full comparison.
+        O(state_dir), so a repeated run sends only what changed since the last one. The first
+        run of a user, and every run after a failed one, compares everything.
+      - Stateful syncs run one C(doveadm) per user (no bulk groups). Worth it for very large
+        mailboxes synchronised often; for a failback's few rounds the default fast sync
+        (mailbox metadata first) is quicker.
     type: bool
-    default: true
+    default: false
   state_dir:
     description: Directory on the local host for the dsync states (created with mode 0700).
     type: path
@@ -295,7 +305,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils import _dsync
+from ansible_collections.continuity.mail.plugins.module_utils import _doveadm, _dsync
 
 
 def validate(module):
@@ -357,7 +367,7 @@ def main():
             lock_timeout=dict(type="int", default=60),
             io_timeout=dict(type="int", default=120),
             timeout=dict(type="int", default=1800),
-            stateful=dict(type="bool", default=True),
+            stateful=dict(type="bool", default=False),
             state_dir=dict(type="path", default="/var/lib/continuity-mail/dsync"),
             compare=dict(type="bool", default=True),
             fail_on_error=dict(type="bool", default=True),
@@ -369,7 +379,7 @@ def main():
     validate(module)
     params = module.params
     doveadm_bin = module.get_bin_path(params["doveadm"], required=True)
-    destination = _dsync.Destination(
+    destination = _doveadm.Destination(
         params["transport"], params["destination"].strip(), params["port"],
         ssh_user=params["ssh_user"], ssh_options=params["ssh_options"],
         remote_doveadm=params["remote_doveadm"])
@@ -385,26 +395,29 @@ def main():
     try:
         config_path = None
         if params["doveadm_password"]:
-            config_dir, config_path = _dsync.password_config(params["doveadm_password"],
-                                                             params["dovecot_config"])
-        doveadm = _dsync.Doveadm(doveadm_bin, config_path=config_path, timeout=params["timeout"])
+            config_dir, config_path = _doveadm.password_config(params["doveadm_password"],
+                                                               params["dovecot_config"])
+        doveadm = _doveadm.Doveadm(doveadm_bin, config_path=config_path, timeout=params["timeout"])
         if params["users"] == ["all"]:
             try:
                 users = doveadm.list_users()
-            except _dsync.DsyncError as exc:
+            except _doveadm.DsyncError as exc:
                 module.fail_json(msg=str(exc))
         else:
             users = list(dict.fromkeys(user.strip() for user in params["users"]))
         states = None
         if params["stateful"] and not module.check_mode and params["operation"] == "sync":
             states = _dsync.StateStore(params["state_dir"], destination)
-        worker = _dsync.UserSync(
-            doveadm, destination, retries=params["retries"], lock_timeout=params["lock_timeout"],
-            io_timeout=params["io_timeout"], states=states, compare_sets=params["compare"],
-            check_mode=module.check_mode, compare_only=params["operation"] == "compare")
-        results = _dsync.sync_users(users, worker, params["parallel"])
+        engine = _dsync.MailboxSync(
+            doveadm, destination, parallel=params["parallel"], retries=params["retries"],
+            lock_timeout=params["lock_timeout"], io_timeout=params["io_timeout"], states=states,
+            compare_sets=params["compare"])
+        if module.check_mode or params["operation"] == "compare":
+            results = engine.compare(users, check_mode=module.check_mode)
+        else:
+            results = engine.sync(users)
     finally:
-        _dsync.remove_config(config_dir)
+        _doveadm.remove_config(config_dir)
 
     counts = _dsync.summarise(results)
     failed_users = [{"user": r["user"], "error": r["error"]} for r in results if r["failed"]]

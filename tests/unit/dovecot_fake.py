@@ -2,19 +2,19 @@
 import collections
 import threading
 
-
 HEADER = "mailbox\tguid\n"
 
 
-def render(messages):
-    lines = [HEADER]
+def render(messages, user=None):
+    lines = ["username\t" + HEADER if user else HEADER]
     for (mailbox, guid), count in sorted(messages.items()):
-        lines.extend("%s\t%s\n" % (mailbox, guid) for _ in range(count))
+        prefix = user + "\t" if user else ""
+        lines.extend("%s%s\t%s\n" % (prefix, mailbox, guid) for _ in range(count))
     return "".join(lines)
 
 
 class FakeDovecot:
-    """Two Dovecots as doveadm sees them: message sets per user on each side."""
+    """Message sets per user on each side; answers doveadm user/fetch/sync command lines."""
 
     def __init__(self, local=None, remote=None, users=("alice@example.test",)):
         self.local = collections.defaultdict(collections.Counter, local or {})
@@ -22,27 +22,50 @@ class FakeDovecot:
         self.users = list(users)
         self.sync_rcs = collections.defaultdict(list)   # user -> rcs to return, in order
         self.arrivals = collections.defaultdict(list)   # user -> messages arriving during a sync
+        self.broken_local = set()                       # users whose local fetch fails
         self.calls = []
         self.lock = threading.Lock()
 
     def __call__(self, command, timeout):
         with self.lock:
             self.calls.append(command)
+            return self._answer(command)
+
+    @staticmethod
+    def _who(command):
+        if "-F" in command:
+            with open(command[command.index("-F") + 1], encoding="utf-8") as handle:
+                return [line.strip() for line in handle if line.strip()]
+        return [command[command.index("-u") + 1]]
+
+    def _answer(self, command):
         if command[-2:] == ["user", "*"]:
             return 0, "".join(u + "\n" for u in self.users), ""
-        user = command[command.index("-u") + 1]
+        users = self._who(command)
         if "fetch" in command:
+            if "-F" in command:
+                if self.broken_local & set(users):
+                    return 75, "", "doveadm(%s): Error: broken\n" % sorted(self.broken_local)[0]
+                out = "username\t" + HEADER + "".join(render(self.local[u], u).split("\n", 1)[1] for u in users)
+                return 0, out, ""
             side = self.remote if "-S" in command else self.local
-            return 0, render(side[user]), ""
+            if side is self.local and users[0] in self.broken_local:
+                return 75, "", "doveadm(%s): Error: broken\n" % users[0]
+            return 0, render(side[users[0]]), ""
         assert "sync" in command
-        rc = self.sync_rcs[user].pop(0) if self.sync_rcs[user] else 0
-        if rc not in (0, 2):
-            return rc, "", "dsync-local(%s): Error: remote said no\nsome trailer\n" % user
-        merged = self.local[user] | self.remote[user]
-        self.local[user], self.remote[user] = collections.Counter(merged), collections.Counter(merged)
-        if self.arrivals[user]:
-            self.local[user][self.arrivals[user].pop(0)] += 1
-        return rc, "STATE-%d\n" % len(self.calls), ""
+        worst, errors = 0, []
+        for user in users:
+            rc = self.sync_rcs[user].pop(0) if self.sync_rcs[user] else 0
+            if rc not in (0, 2):
+                errors.append("dsync-local(%s): Error: remote said no\nsome trailer\n" % user)
+                worst = rc
+                break   # doveadm stops iterating after a failed user
+            merged = self.local[user] | self.remote[user]
+            self.local[user], self.remote[user] = collections.Counter(merged), collections.Counter(merged)
+            if self.arrivals[user]:
+                self.local[user][self.arrivals[user].pop(0)] += 1
+            worst = worst or rc
+        return worst, ("STATE-%d\n" % len(self.calls)) if "-s" in command else "", "".join(errors)
 
     def syncs(self):
         return [c for c in self.calls if "sync" in c]

@@ -1,5 +1,5 @@
 """doveadm output relayed by a remote doveadm server can split a value with a stray tab."""
-from ansible_collections.continuity.mail.plugins.module_utils._dsync import parse_message_set
+from ansible_collections.continuity.mail.plugins.module_utils._doveadm import parse_message_set
 
 
 def test_stray_tab_inside_a_guid_is_rejoined():

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.continuity.mail.plugins.module_utils import _dsync
+from ansible_collections.continuity.mail.plugins.module_utils import _doveadm
 from ansible_collections.continuity.mail.plugins.modules import mailbox_sync
 
 from dovecot_fake import FakeDovecot
@@ -22,7 +22,7 @@ def dovecot(monkeypatch, tmp_path):
     fake = FakeDovecot(local={USER: collections.Counter({("INBOX", "g1"): 1})},
                        users=[USER, "bob@example.test"])
     fake.local_password = "set"
-    monkeypatch.setattr(_dsync, "run_command", fake)
+    monkeypatch.setattr(_doveadm, "run_command", fake)
     monkeypatch.setattr(AnsibleModule, "get_bin_path",
                         lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
 
@@ -100,14 +100,14 @@ def test_all_users_come_from_the_local_userdb(capsys, dovecot):
 
 
 def test_failures_fail_the_task_unless_told_otherwise(capsys, dovecot):
-    dovecot.sync_rcs[USER] = [75]
+    dovecot.sync_rcs[USER] = [75, 75]   # the bulk run, then the user's own run
     code, out = run(capsys, base(dovecot))
     assert code == 1
     assert out["msg"].startswith("mailbox_sync failed for 1 of 1 user(s) against tcp:192.0.2.20:12345: "
                                  "alice@example.test: doveadm sync failed (rc=75)")
     assert out["failed_users"] == [{"user": USER, "error": out["users"][0]["error"]}]
 
-    dovecot.sync_rcs[USER] = [75]
+    dovecot.sync_rcs[USER] = [75, 75]
     code, out = run(capsys, base(dovecot, fail_on_error=False))
     assert code == 0 and out["counts"]["failed"] == 1 and out["changed"] is False
 
@@ -123,10 +123,10 @@ def test_the_password_travels_in_a_private_file_not_on_the_command_line(capsys, 
 
 
 def test_stateful_runs_keep_state_per_user(capsys, dovecot):
-    run(capsys, base(dovecot))
-    run(capsys, base(dovecot))
+    run(capsys, base(dovecot, stateful=True))
+    run(capsys, base(dovecot, stateful=True))
     first, second = dovecot.syncs()
     assert first[first.index("-s") + 1] == ""
     assert second[second.index("-s") + 1].startswith("STATE-")
-    run(capsys, base(dovecot, stateful=False))
-    assert "-s" not in dovecot.syncs()[-1]
+    run(capsys, base(dovecot))
+    assert "-s" not in dovecot.syncs()[-1] and "-F" in dovecot.syncs()[-1], "the default is a bulk run"
