@@ -284,3 +284,26 @@ def test_summary_counts_by_status():
 
 def test_public_strips_private_keys():
     assert _probe.public({"status": "ok", "_parsed": {"der": b"x"}}) == {"status": "ok"}
+
+
+def test_plaintext_injected_before_tls_is_refused(pki):
+    """Bytes that arrive with the STARTTLS reply would be read as if TLS-protected."""
+    def handler(chat, number, server):
+        chat.send("220 fake ESMTP")
+        chat.line()
+        chat.send("250-fake")
+        chat.send("250 STARTTLS")
+        chat.line()
+        chat.sock.sendall(b"220 go ahead\r\n250 injected\r\n")
+        time.sleep(0.5)
+    server = FakeServer(handler)
+    result = probe(local(server.port, ca_path=pki["ca"]))[0]
+    assert result["status"] == "protocol_error"
+    assert "before the TLS handshake" in result["error"]
+
+
+def test_server_hanging_up_is_protocol_error():
+    server = FakeServer(lambda chat, number, srv: None)
+    result = probe(local(server.port))[0]
+    assert result["status"] == "protocol_error"
+    assert "closed" in result["error"]
