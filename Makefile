@@ -92,3 +92,8 @@ bench-dns: venv
 .PHONY: bench-health
 bench-health: venv
 	$(VENV)/bin/python bench/health/run.py
+
+# Failover benchmark (docs/benchmarks.md): RTO per outage kind vs plain backup-MX fallback.
+.PHONY: bench-failover
+bench-failover: lab
+	$(VENV)/bin/python bench/failover/run.py
