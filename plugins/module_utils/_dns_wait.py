@@ -19,7 +19,6 @@ import time
 
 try:
     import dns.name
-    import dns.resolver
 except ImportError:  # reported by the modules through missing_required_lib()
     pass
 
@@ -126,6 +125,8 @@ def _resolve(connection, names, timeout):
     warnings = []
     for name in [n for n, found in addresses.items() if not found]:
         try:
+            # imported only here: the resolver costs start-up time and is rarely needed
+            import dns.resolver  # pylint: disable=import-outside-toplevel
             addresses[name] = [rdata.address for rdata in dns.resolver.resolve(name, 'A', lifetime=timeout)]
         except Exception as exc:  # any resolver failure means: cannot wait for this server
             warnings.append('NS %s does not resolve (%s); not waiting for it' % (name.to_text(), exc))

@@ -3,6 +3,7 @@ import dns.name
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
+import dns.rdataset
 import dns.tsig
 import pytest
 
@@ -305,3 +306,41 @@ def test_bad_rrsets_input_is_refused_before_network(net):
         with pytest.raises(InputError, match=fragment):
             _dns_rrsets.run(params(rrsets), False, False)
     assert net.connections == []
+
+
+def _external_ns(network):
+    zone = network.primary.zones[dns.name.from_text('example.test.')]
+    with zone.writer() as txn:
+        txn.replace('example.test.', dns.rdataset.from_text('IN', 'NS', 60, 'ns.provider.invalid.'))
+
+
+def test_ns_names_outside_the_primary_resolve_through_the_system(net, monkeypatch):
+    import dns.resolver
+    _external_ns(net)
+    asked = []
+
+    class Address(object):
+        address = SECONDARY
+
+    def resolve(name, rdtype, lifetime, **kwargs):
+        asked.append((name.to_text(), rdtype))
+        return [Address()]
+    monkeypatch.setattr(dns.resolver, 'resolve', resolve)
+    result, failure = _dns_rrsets.run(params([rr('example.test', 'MX', MX_SWITCHED)], wait=True), False, False)
+    assert failure is None
+    assert asked == [('ns.provider.invalid.', 'A')]
+    assert [(s['server'], s['names']) for s in result['servers']] == [(SECONDARY, ['ns.provider.invalid.'])]
+
+
+def test_ns_names_that_resolve_nowhere_are_skipped_with_a_warning(net, monkeypatch):
+    import dns.resolver
+    _external_ns(net)
+
+    def resolve(name, rdtype, lifetime, **kwargs):
+        raise dns.resolver.NXDOMAIN()
+    monkeypatch.setattr(dns.resolver, 'resolve', resolve)
+    result, failure = _dns_rrsets.run(params([rr('example.test', 'MX', MX_SWITCHED)], wait=True,
+                                             wait_servers=[PRIMARY]), False, False)
+    assert failure is None
+    assert [s['server'] for s in result['servers']] == [PRIMARY]
+    assert 'NS ns.provider.invalid. does not resolve' in result['warnings'][0]
