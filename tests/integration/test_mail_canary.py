@@ -14,6 +14,10 @@ CANARY = "canary@example.test"
 
 @pytest.fixture
 def canary(lab):
+    # These tests expect the lab's normal state; say so plainly when a drill has it failed over.
+    mode = lab.exec("mx2", "cat /etc/postfix/continuity-mode", check=False).stdout.strip()
+    assert mode == "relay", "mx2 is in %r mode (a drill is running?): canaries would land on mx2" % mode
+
     def args(**overrides):
         base = {
             "path": "sender",
