@@ -137,8 +137,9 @@ class Engine(object):
                 outcome.zones[zone]['error'] = 'cannot read the new serial: %s' % exc
             raise
 
-    def finish(self, changes, check_mode, want_diff):
-        """Apply (unless check mode), wait when asked; returns (result dict, failure or None)."""
+    def finish(self, changes, check_mode, want_diff, rrsets=True):
+        """Apply (unless check mode), wait when asked; returns (result dict, failure or None).
+        rrsets=False leaves the per-RRset list out (mx_switch reports per domain instead)."""
         outcome = Outcome(changes)
         started = time.monotonic()
         self.apply(outcome, check_mode)
@@ -154,11 +155,12 @@ class Engine(object):
             self.timings['wait'] = round(time.monotonic() - started, 3)
         result = {
             'changed': outcome.changed,
-            'rrsets': [change.as_dict() for change in changes],
             'zones': list(outcome.zones.values()),
             'servers': [state.as_dict() for state in outcome.servers],
             'timings': self.timings,
         }
+        if rrsets:
+            result['rrsets'] = [change.as_dict() for change in changes]
         if outcome.warnings:
             result['warnings'] = outcome.warnings
         if want_diff:

@@ -176,7 +176,7 @@ def run(params, check_mode, want_diff):
         for domain in request.domains:
             change = mx_change(request, domain, reading.zone_of[domain], reading.state(domain, MX), problems)
             changes.append(change)
-            domains.append({'domain': domain.to_text(), 'zone': change.zone.to_text(), 'ttl': change.after.ttl,
+            domains.append({'domain': change.name_text, 'zone': change.zone_text, 'ttl': change.after.ttl,
                             'before': change.before.texts(MX), 'after': change.after.texts(MX),
                             'changed': change.changed})
         for name, target in request.clients.items():
@@ -187,9 +187,8 @@ def run(params, check_mode, want_diff):
                             'changed': any(c.changed for c in these)})
         if problems:
             return {'changed': False, 'problems': problems, 'domains': domains, 'clients': clients}, plan_failure(problems)
-        result, failure = engine.finish(changes, check_mode, want_diff)
         # domains and clients say it all per name; the raw RRsets would double a large result.
-        del result['rrsets']
+        result, failure = engine.finish(changes, check_mode, want_diff, rrsets=False)
         result.update(domains=domains, clients=clients)
         return result, failure
     finally:

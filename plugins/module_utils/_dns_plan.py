@@ -61,14 +61,18 @@ class Change(object):
         self.after = after
         self.expect = expect
         self.changed = not before.same(after)
+        # Computed once: a thousand zones ask for these many times.
+        self.wire = name_wire(name)
+        self.zone_text = zone.to_text()
+        self.name_text = name.to_text()
 
     def label(self):
-        return '%s %s' % (self.name.to_text(), dns.rdatatype.to_text(self.rdtype))
+        return '%s %s' % (self.name_text, dns.rdatatype.to_text(self.rdtype))
 
     def as_dict(self):
         return {
-            'zone': self.zone.to_text(),
-            'name': self.name.to_text(),
+            'zone': self.zone_text,
+            'name': self.name_text,
             'type': dns.rdatatype.to_text(self.rdtype),
             'before': self.before.as_dict(self.rdtype),
             'after': self.after.as_dict(self.rdtype),
@@ -76,7 +80,7 @@ class Change(object):
         }
 
     def zone_lines(self, state):
-        return ['%s %d IN %s %s' % (self.name.to_text(), state.ttl, dns.rdatatype.to_text(self.rdtype), text)
+        return ['%s %d IN %s %s' % (self.name_text, state.ttl, dns.rdatatype.to_text(self.rdtype), text)
                 for text in state.texts(self.rdtype)]
 
 

@@ -72,15 +72,15 @@ class ServerState(object):
             self.serial.setdefault(zone, None)
             self.lagging[zone] = {'serial': self.serial[zone], 'want_serial': target, 'serving': 'no answer'}
             return
-        soa = answers[(zone, TYPE_SOA)]
+        soa = answers[(name_wire(zone), TYPE_SOA)]
         serial = soa.soa('answer')[1] if soa.rcode == 0 and soa.aa else None
         in_sync = serial_at_least(serial, target)
         seen = []
         for change in changes:
-            reply = answers[(change.name, change.rdtype)]
+            reply = answers[(change.wire, change.rdtype)]
             state = None
             if reply.rcode in (0, 3) and reply.aa:
-                state = State(*reply.rrset(name_wire(change.name), change.rdtype))
+                state = State(*reply.rrset(change.wire, change.rdtype))
             in_sync = in_sync and state is not None and state.same(change.after)
             seen.append((change, state))
         self.serial[zone] = serial
@@ -92,12 +92,13 @@ class ServerState(object):
 
 
 def _zone_keys(zone, changes):
-    return [(zone, TYPE_SOA)] + [(change.name, change.rdtype) for change in changes]
+    """(wire name, rdtype) of the queries that tell whether a server serves a zone's changes."""
+    return [(name_wire(zone), TYPE_SOA)] + [(change.wire, change.rdtype) for change in changes]
 
 
 def _ask(connection, keys):
-    """{key: reply or DNSError} for (name, rdtype) keys, in one pipelined exchange."""
-    return dict(zip(keys, connection.exchange([FastQuery(name_wire(name), rdtype) for name, rdtype in keys])))
+    """{key: reply or DNSError} for (wire name, rdtype) keys, in one pipelined exchange."""
+    return dict(zip(keys, connection.exchange([FastQuery(wire, rdtype) for wire, rdtype in keys])))
 
 
 def poll(connection, state, plan, targets):
@@ -117,11 +118,12 @@ def _address(rdtype, key):
 
 def _resolve(connection, names, timeout):
     """{NS name: [address]} through the primary, then the system resolver; and warnings."""
-    keys = [(name, rdtype) for name in names for rdtype in (TYPE_A, TYPE_AAAA)]
+    keys = [(name_wire(name), rdtype) for name in names for rdtype in (TYPE_A, TYPE_AAAA)]
     addresses = dict((name, []) for name in names)
-    for (name, rdtype), reply in _ask(connection, keys).items():
+    by_wire = dict((name_wire(name), name) for name in names)
+    for (wire, rdtype), reply in _ask(connection, keys).items():
         if not isinstance(reply, DNSError) and reply.rcode == 0 and reply.aa:
-            addresses[name] += [_address(rdtype, v.key) for v in reply.rrset(name_wire(name), rdtype)[1]]
+            addresses[by_wire[wire]] += [_address(rdtype, v.key) for v in reply.rrset(wire, rdtype)[1]]
     warnings = []
     for name in [n for n, found in addresses.items() if not found]:
         try:
@@ -137,12 +139,12 @@ def _first_batch(primary, plan):
     """Target serial per zone, NS names per zone, and the primary's own ServerState."""
     keys = []
     for zone, changes in plan.items():
-        keys += _zone_keys(zone, changes) + [(zone, TYPE_NS)]
+        keys += _zone_keys(zone, changes) + [(name_wire(zone), TYPE_NS)]
     answers = _ask(primary, keys)
     targets, ns_names = {}, {}
     mine = ServerState(primary.endpoint)
     for zone, changes in plan.items():
-        soa = answers[(zone, TYPE_SOA)]
+        soa = answers[(name_wire(zone), TYPE_SOA)]
         if isinstance(soa, DNSError):
             raise soa
         if soa.rcode != 0 or soa.soa('answer')[1] is None:
@@ -150,7 +152,7 @@ def _first_batch(primary, plan):
                 primary.endpoint.label, 'NOERROR', 'no SOA for %s after the change' % zone.to_text())
         targets[zone] = soa.soa('answer')[1]
         mine.record(zone, answers, changes, targets[zone])
-        ns = answers[(zone, TYPE_NS)]
+        ns = answers[(name_wire(zone), TYPE_NS)]
         ns_names[zone] = [] if isinstance(ns, DNSError) or ns.rcode != 0 else [
             dns.name.from_wire(v.key, 0)[0] for v in ns.rrset(name_wire(zone), TYPE_NS)[1]]
     return targets, ns_names, mine
