@@ -9,7 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 lab_require_docker
 containers=$(docker ps -aq --filter "label=$LAB_LABEL")
 [ -z "$containers" ] || docker rm -f -v $containers >/dev/null
-networks=$(docker network ls -q --filter "label=$LAB_LABEL")
+# The lab network by label, and by its own name (a network made by an older lab playbook
+# may lack the label).
+networks=$( (docker network ls -q --filter "label=$LAB_LABEL"; docker network ls -q --filter "name=^${LAB_NETWORK}\$") | sort -u)
 [ -z "$networks" ] || docker network rm $networks >/dev/null
 volumes=$(docker volume ls -q --filter "label=$LAB_LABEL")
 [ -z "$volumes" ] || docker volume rm $volumes >/dev/null
