@@ -50,6 +50,15 @@ options:
           - Defaults to V(true) for V(smtp), V(submission) and V(imap); must not be set for
             the implicit-TLS protocols V(smtps) and V(imaps).
         type: bool
+      envelope:
+        description:
+          - After EHLO (and TLS), send C(MAIL FROM:<>) then C(RSET): proves the server would
+            accept a message now, not only greet. A server short of disk space (C(452)) or
+            refusing mail (C(4xx)/C(5xx)) becomes RV(targets[].status=tempfail) or
+            RV(targets[].status=rejected). No recipient is given, so nothing is queued.
+          - Defaults to V(true) for V(smtp) and V(smtps) targets without O(targets[].user);
+            submission needs AUTH before MAIL, so it is off there.
+        type: bool
       user:
         description:
           - Log in as this user (SMTP AUTH on V(submission)/V(smtp)/V(smtps), IMAP login and

@@ -22,6 +22,7 @@ TARGET_SPEC = dict(
     port=dict(type="int"),
     protocol=dict(type="str", default="smtp", choices=list(PROTOCOLS)),
     starttls=dict(type="bool"),
+    envelope=dict(type="bool"),
     user=dict(type="str"),
     password=dict(type="str", no_log=True),
     mailbox=dict(type="str", default="INBOX"),
@@ -61,6 +62,9 @@ def normalize(targets, initial_state="healthy", tls_verify=True, ca_path=None):
         starttls = target.get("starttls")
         if implicit and starttls:
             raise ValueError("%s: %s uses implicit TLS; starttls does not apply" % (where, protocol))
+        envelope = target.get("envelope")
+        if envelope and protocol in IMAP:
+            raise ValueError("%s: envelope applies to SMTP targets only" % where)
         if bool(target.get("user")) != bool(target.get("password")):
             raise ValueError("%s: user and password go together" % where)
         name = target.get("name") or "%s:%d/%s" % (host, port, protocol)
@@ -70,6 +74,8 @@ def normalize(targets, initial_state="healthy", tls_verify=True, ca_path=None):
         target.update(
             name=name, host=host, port=port, protocol=protocol, implicit_tls=implicit,
             starttls=False if implicit else (True if starttls is None else bool(starttls)),
+            # MAIL FROM:<> after EHLO: a server that greets but cannot take mail is down.
+            envelope=(protocol in ("smtp", "smtps") and not target.get("user")) if envelope is None else bool(envelope),
             user=target.get("user") or None, password=target.get("password") or None,
             mailbox=target.get("mailbox") or "INBOX",
             tls_verify=tls_verify if target.get("tls_verify") is None else bool(target["tls_verify"]),

@@ -125,6 +125,14 @@ async def authenticate(conn, mechanisms, user, password):
     raise ProbeFailure(TEMPFAIL if 400 <= code < 500 else AUTH_FAILED, describe(code, texts, "AUTH"))
 
 
+async def envelope(conn):
+    """MAIL FROM:<> and RSET: would the server take a message now? Nothing is queued."""
+    code, texts = await command(conn, "MAIL FROM:<>")
+    if code != 250:
+        raise ProbeFailure(reply_status(code), describe(code, texts, "MAIL FROM"))
+    await command(conn, "RSET")
+
+
 async def run(session):
     """The whole SMTP probe for one attempt; raises ProbeFailure on a definite failure."""
     target = session.target
@@ -151,4 +159,6 @@ async def run(session):
                                                  target["password"]))
     elif target["protocol"] == "submission" and mechanisms is None:
         raise ProbeFailure(PROTOCOL_ERROR, "submission port offers no AUTH: users cannot send")
+    if target.get("envelope"):
+        await session.phase("envelope", envelope(conn))
     conn.write(b"QUIT\r\n")

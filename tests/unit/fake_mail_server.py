@@ -76,7 +76,7 @@ class FakeServer:
 
 
 def smtp_server(greeting="220 fake.example.test ESMTP", caps=("PIPELINING", "STARTTLS"),
-                tls=None, auth_reply="235 2.7.0 ok", hold=0.0):
+                tls=None, auth_reply="235 2.7.0 ok", hold=0.0, mail_reply="250 2.1.0 Ok"):
     """A small SMTP server: greeting, EHLO with caps, optional STARTTLS/AUTH, QUIT."""
     def handler(chat, number, server):
         if hold:
@@ -99,6 +99,10 @@ def smtp_server(greeting="220 fake.example.test ESMTP", caps=("PIPELINING", "STA
                 chat.tls(tls)
             elif verb == "AUTH":
                 chat.send(auth_reply)
+            elif verb == "MAIL":
+                chat.send(mail_reply)
+            elif verb == "RSET":
+                chat.send("250 2.0.0 Ok")
             elif verb == "QUIT":
                 chat.send("221 bye")
                 return

@@ -56,9 +56,27 @@ def test_plain_smtp_ok_with_banner_capabilities_and_phases():
     assert result["status"] == "ok" and result["healthy"] is True
     assert result["banner"] == "fake.example.test ESMTP"
     assert result["capabilities"] == ["PIPELINING", "SIZE 1000"]
-    assert set(result["phases"]) == {"connect", "banner", "capabilities"}
+    assert set(result["phases"]) == {"connect", "banner", "capabilities", "envelope"}
     assert result["cert"] is None and result["error"] is None
-    assert server.received[-1] == "QUIT"
+    assert server.received[-3:] == ["MAIL FROM:<>", "RSET", "QUIT"]
+
+
+@pytest.mark.parametrize("reply,status", [
+    ("452 4.3.1 Insufficient system storage", "tempfail"),
+    ("550 5.7.1 go away", "rejected"),
+])
+def test_smtp_that_greets_but_refuses_mail_is_unhealthy(reply, status):
+    server = smtp_server(caps=("PIPELINING",), mail_reply=reply)
+    result = probe(local(server.port, starttls=False))[0]
+    assert result["status"] == status and result["healthy"] is False
+    assert "MAIL FROM" in result["error"] and reply.split()[0] in result["error"]
+
+
+def test_envelope_check_can_be_turned_off():
+    server = smtp_server(caps=("PIPELINING",), mail_reply="452 4.3.1 full")
+    result = probe(local(server.port, starttls=False, envelope=False))[0]
+    assert result["status"] == "ok"
+    assert "MAIL FROM:<>" not in server.received
 
 
 @pytest.mark.parametrize("greeting,status", [
@@ -197,7 +215,7 @@ def test_imap_bye_greeting_is_tempfail():
 
 
 def _flaky(failures):
-    """SMTP server whose first `failures` connections get 421."""
+    """SMTP server whose first `failures` connections get 421 (greeting and EHLO only)."""
     def handler(chat, number, server):
         chat.send("421 not yet" if number < failures else "220 fake ESMTP")
         if number >= failures:
@@ -209,22 +227,22 @@ def _flaky(failures):
 
 def test_fall_needs_consecutive_failures():
     server = _flaky(1)
-    result = probe(local(server.port, starttls=False), attempts=3, interval=0.05)[0]
+    result = probe(local(server.port, starttls=False, envelope=False), attempts=3, interval=0.05)[0]
     assert result["healthy"] is True
     assert result["attempts"] == ["tempfail", "ok"]
     server = _flaky(5)
-    result = probe(local(server.port, starttls=False), attempts=3, interval=0.05)[0]
+    result = probe(local(server.port, starttls=False, envelope=False), attempts=3, interval=0.05)[0]
     assert result["healthy"] is False
     assert result["attempts"] == ["tempfail"] * 3
 
 
 def test_rise_for_targets_presumed_unhealthy():
     server = _flaky(0)
-    result = probe(local(server.port, starttls=False, initial_state="unhealthy"), rise=3,
+    result = probe(local(server.port, starttls=False, envelope=False, initial_state="unhealthy"), rise=3,
                    interval=0.05)[0]
     assert result["attempts"] == ["ok"] * 3 and result["healthy"] is True
     server = _flaky(1)
-    result = probe(local(server.port, starttls=False, initial_state="unhealthy"), rise=3,
+    result = probe(local(server.port, starttls=False, envelope=False, initial_state="unhealthy"), rise=3,
                    interval=0.05)[0]
     assert result["attempts"] == ["tempfail"] and result["healthy"] is False
 
@@ -265,7 +283,7 @@ def _holding():
 @pytest.mark.parametrize("concurrency", [2, 8])
 def test_concurrency_bound(concurrency):
     server = _holding()
-    targets = [local(server.port, starttls=False, name="t%d" % n) for n in range(8)]
+    targets = [local(server.port, starttls=False, envelope=False, name="t%d" % n) for n in range(8)]
     results = probe(*targets, concurrency=concurrency)
     assert all(r["status"] == "ok" for r in results)
     assert [r["name"] for r in results] == ["t%d" % n for n in range(8)]
