@@ -213,36 +213,12 @@ diff:
   type: dict
 '''
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import dns.version  # noqa: F401 pylint: disable=unused-import
-    DNSPYTHON_ERROR = None
-except ImportError:
-    DNSPYTHON_ERROR = traceback.format_exc()
-
-from ansible_collections.continuity.mail.plugins.module_utils._dns_args import connection_spec, wait_spec
-from ansible_collections.continuity.mail.plugins.module_utils._dns_input import InputError
+from ansible_collections.continuity.mail.plugins.module_utils._dns_module import run_module
 from ansible_collections.continuity.mail.plugins.module_utils._dns_mx import run, switch_spec
 
 
 def main():
-    argument_spec = connection_spec()
-    argument_spec.update(wait_spec())
-    argument_spec.update(switch_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[('key_name', 'key_secret')])
-    if DNSPYTHON_ERROR:
-        module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_ERROR)
-    try:
-        result, failure = run(module.params, module.check_mode, module._diff)
-    except InputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    run_module(switch_spec(), run)
 
 
 if __name__ == '__main__':
