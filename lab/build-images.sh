@@ -31,6 +31,9 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 fi
 
 echo "lab: building $image"
-docker build --quiet --label "$LAB_LABEL=image" --build-arg "BASE=$base" -t "$image" "$here" >/dev/null
+log=$(mktemp /tmp/continuity-lab-build.XXXXXX)
+docker build --label "$LAB_LABEL=image" --build-arg "BASE=$base" -t "$image" "$here" >"$log" 2>&1 \
+  || { tail -n 20 "$log" >&2; lab_die "docker build failed (log: $log)"; }
+rm -f "$log"
 docker image tag "$image" "$LAB_IMAGE_NAME:latest"
 echo "lab: image $image built"
