@@ -52,7 +52,7 @@ options:
         type: bool
       envelope:
         description:
-          - After EHLO (and TLS), send C(MAIL FROM:<>) then C(RSET): proves the server would
+          - After EHLO (and TLS), send C(MAIL FROM:<>) then C(RSET); this proves the server would
             accept a message now, not only greet. A server short of disk space (C(452)) or
             refusing mail (C(4xx)/C(5xx)) becomes RV(targets[].status=tempfail) or
             RV(targets[].status=rejected). No recipient is given, so nothing is queued.

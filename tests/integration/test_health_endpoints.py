@@ -98,7 +98,8 @@ def test_banner_capabilities_and_phases(probed):
     good = results["good"]
     assert good["banner"] == "broken.example.test ESMTP"
     assert "STARTTLS" not in good["capabilities"]  # capabilities are the post-TLS ones
-    assert set(good["phases"]) == {"connect", "banner", "capabilities", "tls"}
+    # the envelope check (MAIL FROM:<>, RSET) ends every plain SMTP probe
+    assert set(good["phases"]) == {"connect", "banner", "capabilities", "tls", "envelope"}
     assert results["421 greeting"]["banner"].startswith("4.3.2")
     imap = results["mx1 imap canary"]
     assert set(imap["phases"]) == {"connect", "banner", "capabilities", "tls", "auth", "select"}
