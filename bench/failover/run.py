@@ -13,6 +13,7 @@ Prints a Markdown table for docs/benchmarks.md. Timings are measurements, never 
 thresholds.
 """
 import argparse
+import imaplib
 import json
 import os
 import subprocess
@@ -51,7 +52,8 @@ def drill(kind):
     canary = steps["failover: canary readable on the secondary"]["ended_at"]
     return {
         "rto": float(report["rto_s"]),
-        "detect": failover_start - float(outage["started_at"]),
+        # from the moment the outage took effect, as rto_s is: detect + act == rto
+        "detect": failover_start - float(outage.get("applied_at") or outage["started_at"]),
         "act": canary - failover_start,
         "messages": report["messages"],
         "total": time.time() - started,
@@ -67,6 +69,14 @@ def mx2_has(lab, token):
     return False
 
 
+def readable_on(lab, host, token):
+    """True when alice can read the token on host; an unreachable host (the outage) is False."""
+    try:
+        return bool(imap_search(lab, host, "alice@example.test", token))
+    except (OSError, imaplib.IMAP4.error):
+        return False
+
+
 def backup_mx_only(lab, kind, window):
     playbook("playbooks/outage.yml", "-e", "outage_action=inject", "-e", "outage_kind=" + kind)
     try:
@@ -76,14 +86,18 @@ def backup_mx_only(lab, kind, window):
                  "--header 'Subject: %s'" % token)
         accepted = None
         readable = None
+        rounds = 0
         while time.time() - started < window:
+            rounds += 1
             if accepted is None and mx2_has(lab, token):
                 accepted = time.time() - started
-            if imap_search(lab, "mx1", "alice@example.test", token) or \
-                    imap_search(lab, "mx2", "alice@example.test", token):
-                readable = time.time() - started
-                break
-            time.sleep(1)
+            # An IMAP probe of a blackholed mx1 costs its 10 s timeout: until the backup MX
+            # has the message, look for it in the mailboxes only every few rounds.
+            if accepted is not None or rounds % 10 == 0:
+                if readable_on(lab, "mx2", token) or readable_on(lab, "mx1", token):
+                    readable = time.time() - started
+                    break
+            time.sleep(0.2 if accepted is None else 1)
     finally:
         playbook("playbooks/outage.yml", "-e", "outage_action=restore")
     lab.exec("mx2", "postqueue -f")
