@@ -12,10 +12,12 @@ __metaclass__ = type
 
 import email.message
 import email.utils
+import functools
 import imaplib
 import smtplib
 import socket
 import ssl
+import threading
 import time
 import uuid
 
@@ -229,28 +231,71 @@ def _logout(conn):
         pass  # the connection is being dropped anyway
 
 
+# How long one polling round waits for the servers' answers. A server that has not answered
+# by then (blackholed: its connect hangs until connect_timeout) stays in flight and is not
+# waited for; the others go on being polled.
+ROUND_WAIT = 0.25
+
+
+class _Asking:
+    """One search in flight on a daemon thread, so a hung server holds up neither the polling
+    of the others nor the module's exit."""
+
+    def __init__(self, mailbox, token, answered):
+        self.mailbox = mailbox
+        self.uids = None
+        self.finished = False
+        self._answered = answered
+        threading.Thread(target=self._run, args=(token,), daemon=True).start()
+
+    def _run(self, token):
+        uids = self.mailbox.search(token)
+        with self._answered:
+            self.uids = uids
+            self.finished = True
+            self._answered.notify_all()
+
+
+def _round_over(new, asking):
+    """Every question of this round answered, or the token already found somewhere."""
+    return (all(ask.finished for ask in new)
+            or any(ask.finished and ask.uids for ask in asking.values()))
+
+
 def watch(mailboxes, token, expect_on, timeout, max_interval=1.0, clock=time.monotonic,
           sleep=time.sleep, wall=time.time):
-    """Poll every mailbox until the token shows up somewhere or the timeout passes.
+    """Poll every mailbox, concurrently, until the token shows up somewhere or the timeout passes.
 
-    Returns {found: {name: uids}, found_at: epoch, found_mono: monotonic, checks: rounds}.
-    Stops at the first round that finds it anywhere: a message delivered to the wrong server
-    does not move to the expected one by waiting.
+    Returns {found: {name: uids}, found_at: epoch, found_mono: monotonic, checks: rounds,
+    unanswered: [names still being asked]}. Stops at the first round that finds it anywhere:
+    a message delivered to the wrong server does not move to the expected one by waiting.
     """
     deadline = clock() + timeout
     interval = min(0.2, max_interval)
     checks = 0
+    answered = threading.Condition()
+    asking = {}
     while True:
         checks += 1
-        found = {}
+        new = []
         for mailbox in mailboxes:
-            if mailbox.fatal:
-                continue
-            uids = mailbox.search(token)
-            if uids:
-                found[mailbox.name] = uids
+            if not mailbox.fatal and mailbox.name not in asking:
+                asking[mailbox.name] = _Asking(mailbox, token, answered)
+                new.append(asking[mailbox.name])
+        with answered:
+            # only this round's questions are waited for (one still hanging from an earlier
+            # round has had its ROUND_WAIT and is collected whenever it answers), and not at
+            # all once the token has turned up: latency_s is not padded by a hung server
+            answered.wait_for(functools.partial(_round_over, new, asking), timeout=ROUND_WAIT)
+            done = [a for a in asking.values() if a.finished]
+        found = {}
+        for ask in done:
+            del asking[ask.mailbox.name]
+            if ask.uids:
+                found[ask.mailbox.name] = ask.uids
         if found:
-            return {"found": found, "found_at": wall(), "found_mono": clock(), "checks": checks}
+            return {"found": found, "found_at": wall(), "found_mono": clock(), "checks": checks,
+                    "unanswered": sorted(asking)}
         if expect_on and all(m.fatal for m in mailboxes if m.name == expect_on):
             break
         if all(m.fatal for m in mailboxes):
@@ -260,7 +305,17 @@ def watch(mailboxes, token, expect_on, timeout, max_interval=1.0, clock=time.mon
             break
         sleep(min(interval, remaining))
         interval = min(interval * 1.5, max_interval)
-    return {"found": {}, "found_at": None, "found_mono": None, "checks": checks}
+    return {"found": {}, "found_at": None, "found_mono": None, "checks": checks,
+            "unanswered": sorted(asking)}
+
+
+def open_all(mailboxes):
+    """Log in to every server at once; returns when each has logged in or failed."""
+    threads = [threading.Thread(target=mailbox.open, daemon=True) for mailbox in mailboxes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def plan(params):
@@ -318,9 +373,9 @@ def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_
                          timeout=params["connect_timeout"], imap_class=imap_class,
                          imap_ssl_class=imap_ssl_class)
                  for server in servers]
+    busy = set()
     try:
-        for mailbox in mailboxes:
-            mailbox.open()
+        open_all(mailboxes)
         refused = [m for m in mailboxes if m.fatal]
         if refused:
             # It could never be confirmed (or deleted): do not send it at all.
@@ -341,6 +396,13 @@ def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_
         seen = watch(mailboxes, token, expect_on, params["timeout"], params["poll_interval"],
                      clock=clock, sleep=sleep, wall=wall)
         result["checks"] = seen["checks"]
+        # still being asked (its thread owns the connection): not deleted from, not closed
+        busy = set(seen["unanswered"])
+        for mailbox in mailboxes:
+            if mailbox.name in busy:
+                result["errors"][mailbox.name] = (
+                    "no answer within the poll (connect or search still pending)"
+                    + ("; before that: " + mailbox.last_error if mailbox.last_error else ""))
         result["found_on"] = [s["name"] for s in servers if s["name"] in seen["found"]]
         if result["found_on"]:
             result["held_by"] = expect_on if expect_on in seen["found"] else result["found_on"][0]
@@ -351,10 +413,12 @@ def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_
             for mailbox in mailboxes:
                 if mailbox.name in seen["found"] and mailbox.delete(seen["found"][mailbox.name]):
                     result["deleted"].append(mailbox.name)
-        result["errors"].update(dict((m.name, m.last_error) for m in mailboxes if m.last_error))
+        result["errors"].update(dict((m.name, m.last_error) for m in mailboxes
+                                     if m.last_error and m.name not in busy))
     finally:
         for mailbox in mailboxes:
-            mailbox.close()
+            if mailbox.name not in busy:
+                mailbox.close()
 
     if result["delivered"]:
         return result, None

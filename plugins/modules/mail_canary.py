@@ -16,6 +16,9 @@ description:
   - Sends one message carrying a unique token (in the Subject, the Message-ID and the
     C(X-Continuity-Canary) header) by SMTP, then polls the canary mailbox over IMAP on every
     server in O(servers) until the message shows up or O(timeout) passes.
+  - The servers are logged in to and polled concurrently. A server that stops answering
+    (blackholed, its connection hanging until O(connect_timeout)) does not slow the polling of
+    the others; it is reported under RV(errors) and left alone.
   - O(path=direct) hands the message straight to the mail server at O(smtp_host).
     O(path=sender) hands it to a relay (an internet-facing MTA such as the lab's C(sender)),
     so the relay resolves the domain's MX records and delivers by preference - the route real
@@ -259,7 +262,9 @@ servers:
   type: list
   elements: str
 errors:
-  description: Last error per server (and V(smtp)), for servers that could not be asked.
+  description:
+    - Last error per server (and V(smtp)), for servers that could not be asked, or that had
+      not answered when the poll ended.
   returned: always
   type: dict
   sample: {"mx1": "ConnectionRefusedError: [Errno 111] Connection refused"}

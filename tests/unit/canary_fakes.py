@@ -72,6 +72,8 @@ class FakeIMAP:
         return "OK", [b"1"]
 
     def noop(self):
+        if self.server.get("hang"):
+            self.server["hang"].wait()  # a server that stopped answering (blackholed)
         if self.server.get("drop"):
             self.server["drop"] -= 1
             raise imaplib.IMAP4.abort("connection lost")

@@ -2,6 +2,7 @@
 imaplib faked)."""
 import email
 import re
+import threading
 
 import pytest
 
@@ -137,6 +138,22 @@ def test_landing_on_another_server_stops_the_wait(monkeypatch):
     assert result["delivered"] is False and result["held_by"] == "mx1" and result["deleted"] == ["mx1"]
     assert clock.now < 1
     assert result["error"] == "canary %s landed on mx1, not on mx2 as expected" % result["token"]
+
+
+def test_a_server_that_stops_answering_does_not_hold_up_the_others(monkeypatch):
+    hang = threading.Event()
+    FakeIMAP.servers = {"192.0.2.20": {"hang": hang}, "192.0.2.21": {}}
+    monkeypatch.setattr(FakeIMAP, "uid", deliver_on("192.0.2.21", after_rounds=2))
+    monkeypatch.setattr(_canary, "ROUND_WAIT", 0.05)
+    try:
+        result, clock = run(monkeypatch)
+        assert result["delivered"] is True and result["found_on"] == ["mx2"]
+        assert result["checks"] == 3 and result["latency_s"] == round(sum(clock.sleeps), 3)
+        assert result["deleted"] == ["mx2"]
+        assert result["errors"] == {"mx1": "no answer within the poll (connect or search still pending)"}
+        assert "LOGOUT" not in FakeIMAP.servers["192.0.2.20"]["commands"]  # its thread still owns it
+    finally:
+        hang.set()
 
 
 def test_not_found_within_the_timeout_says_how_often_it_looked(monkeypatch):
