@@ -27,35 +27,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from dovecot_minimal import dovecot_conf  # noqa: E402  pylint: disable=wrong-import-position
+
 NETWORK = "continuity-lab"
 LABEL = "continuity.mail.lab=bench-sync"
 A, B = "continuity-lab-bench-sync-a", "continuity-lab-bench-sync-b"
 IPS = {A: "172.30.53.63", B: "172.30.53.64"}
 PASSWORD = "Bench-doveadm-Vb8nRt"
-DEST = "tcp:%s:12345" % IPS[B]
-
-DOVECOT_CONF = """protocols =
-ssl = no
-mail_location = sdbox:~/mail
-mail_uid = vmail
-mail_gid = vmail
-first_valid_uid = 5000
-passdb {
-  driver = passwd-file
-  args = /etc/dovecot/users
-}
-userdb {
-  driver = passwd-file
-  args = /etc/dovecot/users
-  default_fields = uid=vmail gid=vmail home=/var/vmail/%%d/%%n
-}
-doveadm_password = %s
-service doveadm {
-  inet_listener {
-    port = 12345
-  }
-}
-""" % PASSWORD
+DOVECOT_PORT = 12345
+DEST = "tcp:%s:%d" % (IPS[B], DOVECOT_PORT)
+DOVECOT_CONF = dovecot_conf(PASSWORD, DOVECOT_PORT)
 
 # Writes one mbox per user with N messages tagged by side; runs inside the container.
 MAKE_MBOXES = r"""

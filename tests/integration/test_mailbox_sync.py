@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from dovecot_minimal import dovecot_conf
 from labtools import wait_until
 from flows_lab import (count_tagged, expunge_tagged, guid_set, lmtp_deliver, module, smtp_send,
                        tagged_message, token)
@@ -185,24 +186,6 @@ SSH_SOURCE, SSH_DEST = "continuity-lab-ssh61", "continuity-lab-ssh62"
 SSH_IPS = {SSH_SOURCE: "172.30.53.61", SSH_DEST: "172.30.53.62"}
 SSH_USERS = ["sync1@example.test", "sync2@example.test"]
 
-# A minimal but real Dovecot: passwd-file userdb (iterable), sdbox mailboxes, no listeners.
-DOVECOT_CONF = """protocols =
-ssl = no
-mail_location = sdbox:~/mail
-mail_uid = vmail
-mail_gid = vmail
-first_valid_uid = 5000
-passdb {
-  driver = passwd-file
-  args = /etc/dovecot/users
-}
-userdb {
-  driver = passwd-file
-  args = /etc/dovecot/users
-  default_fields = uid=vmail gid=vmail home=/var/vmail/%d/%n
-}
-"""
-
 
 def docker(*args, check=True, input_text=None, timeout=300):
     result = subprocess.run(["docker"] + list(args), capture_output=True, text=True, input=input_text,
@@ -233,7 +216,7 @@ def ssh_pair(lab):
                                "install -d -o vmail -g vmail /var/vmail && cat > /etc/dovecot/dovecot.conf && "
                                "printf '%s' > /etc/dovecot/users && systemctl restart dovecot"
                          % "".join("%s:{PLAIN}unused::::::\\n" % user for user in SSH_USERS),
-                         input_text=DOVECOT_CONF)
+                         input_text=dovecot_conf())
         packages = {SSH_SOURCE: "openssh-client", SSH_DEST: "openssh-server"}
         for name, package in packages.items():
             in_container(name, "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "

@@ -182,6 +182,16 @@ class FakeNetwork(object):
         return [m for server in self.servers.values() for m in server.updates()]
 
 
+def patched_network(monkeypatch):
+    """A FakeNetwork that the engine and the wait loop connect through for one test."""
+    from ansible_collections.continuity.mail.plugins.module_utils import _dns_engine, _dns_wait
+
+    network = FakeNetwork()
+    monkeypatch.setattr(_dns_engine, 'Connection', network.connection)
+    monkeypatch.setattr(_dns_wait, 'Connection', network.connection)
+    return network
+
+
 class FakeConnection(object):
 
     def __init__(self, network, endpoint, protocol, timeout, key):

@@ -3,19 +3,17 @@ import dns.name
 import dns.rdataset
 import pytest
 
-from ansible_collections.continuity.mail.plugins.module_utils import _dns_engine, _dns_mx, _dns_wait
+from ansible_collections.continuity.mail.plugins.module_utils import _dns_mx
 from ansible_collections.continuity.mail.plugins.module_utils._dns_input import InputError
 
-from dns_fake import KEY_NAME, KEY_SECRET, FakeNetwork, FakeServer, make_zone
+from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
 
 PRIMARY = '192.0.2.10'
 
 
 @pytest.fixture
 def net(monkeypatch):
-    network = FakeNetwork()
-    monkeypatch.setattr(_dns_engine, 'Connection', network.connection)
-    monkeypatch.setattr(_dns_wait, 'Connection', network.connection)
+    network = patched_network(monkeypatch)
     network.primary = network.add(PRIMARY, FakeServer([make_zone('example.test.'), make_zone('example.org.')]))
     network.add('192.0.2.11', FakeServer(list(network.primary.zones.values())))
     return network

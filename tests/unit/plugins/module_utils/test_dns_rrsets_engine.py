@@ -7,19 +7,17 @@ import dns.rdataset
 import dns.tsig
 import pytest
 
-from ansible_collections.continuity.mail.plugins.module_utils import _dns_engine, _dns_rrsets, _dns_wait
+from ansible_collections.continuity.mail.plugins.module_utils import _dns_rrsets
 from ansible_collections.continuity.mail.plugins.module_utils._dns_input import InputError
 
-from dns_fake import KEY_NAME, KEY_SECRET, FakeNetwork, FakeServer, make_zone
+from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
 
 PRIMARY, SECONDARY = '192.0.2.10', '192.0.2.11'
 
 
 @pytest.fixture
 def net(monkeypatch):
-    network = FakeNetwork()
-    monkeypatch.setattr(_dns_engine, 'Connection', network.connection)
-    monkeypatch.setattr(_dns_wait, 'Connection', network.connection)
+    network = patched_network(monkeypatch)
     zones = [make_zone('example.test.'), make_zone('example.org.')]
     network.primary = network.add(PRIMARY, FakeServer(zones))
     # the secondary shares the Zone objects: always in sync unless a test replaces them

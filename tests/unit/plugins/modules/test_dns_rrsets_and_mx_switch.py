@@ -4,19 +4,16 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.continuity.mail.plugins.module_utils import _dns_engine, _dns_wait
 from ansible_collections.continuity.mail.plugins.modules import dns_rrsets, mx_switch
 
-from dns_fake import KEY_NAME, KEY_SECRET, FakeNetwork, FakeServer, make_zone
+from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
 
 PRIMARY = '192.0.2.10'
 
 
 @pytest.fixture
 def net(monkeypatch):
-    network = FakeNetwork()
-    monkeypatch.setattr(_dns_engine, 'Connection', network.connection)
-    monkeypatch.setattr(_dns_wait, 'Connection', network.connection)
+    network = patched_network(monkeypatch)
     network.primary = network.add(PRIMARY, FakeServer([make_zone('example.test.'), make_zone('example.org.')]))
     return network
 
