@@ -9,6 +9,11 @@ PLAYBOOK := ansible-playbook
 
 .PHONY: help venv images lab lab-down drill smoke test lint unit molecule integration build clean outage restore
 
+# System packages (Debian/Ubuntu) each target needs: installed when run as root, otherwise
+# named in one line with the command to run. Runs before anything is built.
+host-%:
+	@bash tools/host-packages.sh $*
+
 help:
 	@echo "make drill     full continuity drill on the built-in lab (builds it when missing)"
 	@echo "make smoke     non-disruptive drill (preflight, health, canary, recipient drift)"
@@ -16,7 +21,7 @@ help:
 	@echo "make lab       build the lab image and converge the lab containers"
 	@echo "make lab-down  remove every lab container, network and volume"
 
-venv: $(VENV)/.installed
+venv: host-venv $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -25,7 +30,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-images:
+images: host-lab
 	bash lab/build-images.sh
 
 lab: venv images
@@ -71,7 +76,7 @@ integration: venv lab
 	pytest -q tests/integration
 
 # Everything CI runs. pytest comes last so its summary is the last test-runner line.
-test: lint build molecule
+test: host-test lint build molecule
 	pytest tests/unit tests/integration
 
 build: venv
@@ -83,14 +88,14 @@ clean: lab-down
 # DNS engine benchmark (docs/benchmarks.md): mx_switch vs community.general.nsupdate vs the
 # nsupdate CLI on 10/100/1000 zones of a dedicated BIND container (needs bind9-dnsutils).
 .PHONY: bench-dns
-bench-dns: venv
+bench-dns: host-bench-dns venv
 	cd bench/dns && $(CURDIR)/$(VENV)/bin/python run_bench.py
 
 # Health benchmark (docs/benchmarks.md): mail_health vs a wait_for loop vs check_smtp/check_imap
 # at 50/200/500 endpoints of a dedicated Postfix/Dovecot container (needs monitoring-plugins-basic
 # and monitoring-plugins-standard on the host).
 .PHONY: bench-health
-bench-health: venv
+bench-health: host-bench-health venv
 	$(VENV)/bin/python bench/health/run.py
 
 # Failover benchmark (docs/benchmarks.md): RTO per outage kind vs plain backup-MX fallback.
