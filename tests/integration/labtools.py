@@ -8,7 +8,9 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INVENTORY = os.path.join(ROOT, "inventories", "lab")
 LAB_LABEL = "continuity.mail.lab"
-CA_CERT = os.path.join(ROOT, ".lab", "pki", "ca.crt")
+# The lab's state (CA included) belongs to the machine's lab, not to this checkout.
+STATE_DIR = os.environ.get("CONTINUITY_LAB_STATE", "/var/lib/continuity-lab")
+CA_CERT = os.path.join(STATE_DIR, "pki", "ca.crt")
 
 
 def _load(path):

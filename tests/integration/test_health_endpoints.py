@@ -4,7 +4,7 @@ import pytest
 from health_lab import broken, run_module  # noqa: F401  (broken is a fixture)
 from labtools import wait_until
 
-LAB_CA = "{{ inventory_dir }}/../../.lab/pki/ca.crt"
+LAB_CA = "{{ lab_ca_cert }}"
 
 
 def _reachable(result):

@@ -24,7 +24,7 @@ SLOW_DELAY = 8
 
 @pytest.fixture
 def state_file():
-    # A private state file: a drill running elsewhere keeps its own .lab/outage.json.
+    # A private state file: a drill running elsewhere keeps the lab's outage.json.
     handle, path = tempfile.mkstemp(suffix=".json", prefix="outage-test-")
     os.close(handle)
     os.unlink(path)

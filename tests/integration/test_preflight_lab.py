@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from health_lab import broken, run_module  # noqa: F401  (broken is a fixture)
-from labtools import ROOT, wait_until
+from labtools import STATE_DIR, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def tlsa_records(lab, records):
 
 
 def test_tlsa_match_and_mismatch(lab, inputs):
-    with open(os.path.join(ROOT, ".lab", "pki", "mx1.crt"), "rb") as handle:
+    with open(os.path.join(STATE_DIR, "pki", "mx1.crt"), "rb") as handle:
         cert = x509.load_pem_x509_certificate(handle.read())
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
