@@ -42,5 +42,9 @@ git ls-files --cached --others --exclude-standard -- plugins meta galaxy.yml tes
   | tar -c -T - | tar -C "$dest" -x
 cd "$dest"
 git init -q . && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm sanity
-ansible-test sanity --requirements --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+# ansible-test keeps its per-test virtualenvs in ~/.ansible/test, shared by every checkout on
+# the machine: two sanity runs at once would delete each other's. Take turns.
+mkdir -p "$HOME/.ansible"
+flock "$HOME/.ansible/continuity-sanity.lock" \
+  ansible-test sanity --requirements --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
   "$@" plugins/ 2>&1
