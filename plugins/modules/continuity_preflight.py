@@ -216,11 +216,11 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.continuity.mail.plugins.module_utils import _preflight
-from ansible_collections.continuity.mail.plugins.module_utils._preflight_dns import (
+from ansible_collections.continuity.mail.plugins.module_utils._preflight import checks
+from ansible_collections.continuity.mail.plugins.module_utils._preflight.dns import (
     HAS_DNSPYTHON, Lookup,
 )
-from ansible_collections.continuity.mail.plugins.module_utils._probe_targets import PROBE_OPTIONS_SPEC
+from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import PROBE_OPTIONS_SPEC
 
 _RANK = {"error": 0, "warning": 1, "info": 2}
 
@@ -261,7 +261,7 @@ def main():
         module.fail_json(msg="timeout must be a positive number of seconds")
     params["helo_name"] = params["helo_name"] or socket.gethostname() or "localhost"
 
-    report, tables, probes = _preflight.run(
+    report, tables, probes = checks.run(
         params, Lookup(params["nameservers"], params["dns_port"], params["timeout"]))
     summary = report.summary()
     result = dict(changed=False, passed=summary["error"] == 0, summary=summary,

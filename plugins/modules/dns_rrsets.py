@@ -235,8 +235,8 @@ diff:
   sample: {before: "example.test. 60 IN MX 10 mx1.example.test.\n", after: "example.test. 60 IN MX 10 mx2.example.test.\n"}
 '''
 
-from ansible_collections.continuity.mail.plugins.module_utils._dns_module import run_module
-from ansible_collections.continuity.mail.plugins.module_utils._dns_rrsets import rrset_spec, run
+from ansible_collections.continuity.mail.plugins.module_utils._dns.entrypoint import run_module
+from ansible_collections.continuity.mail.plugins.module_utils._dns.rrsets import rrset_spec, run
 
 
 def main():

@@ -274,7 +274,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils._canary import CanaryError, round_trip
+from ansible_collections.continuity.mail.plugins.module_utils._mail.canary import CanaryError, round_trip
 
 TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -267,8 +267,8 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils import _probe
-from ansible_collections.continuity.mail.plugins.module_utils._probe_targets import (
+from ansible_collections.continuity.mail.plugins.module_utils._probe import engine
+from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import (
     PROBE_OPTIONS_SPEC, TARGET_SPEC, normalize,
 )
 
@@ -299,13 +299,13 @@ def main():
     except ValueError as exc:
         module.fail_json(msg="invalid targets: %s" % exc)
 
-    results, elapsed = _probe.run(
+    results, elapsed = engine.run(
         targets, timeout=params["timeout"], attempts=params["attempts"], rise=params["rise"],
         interval=params["interval"], concurrency=params["concurrency"],
         cert_min_days=params["cert_min_days"],
         helo_name=params["helo_name"] or socket.gethostname() or "localhost")
-    results = [_probe.public(r) for r in results]
-    summary = _probe.summarize(results)
+    results = [engine.public(r) for r in results]
+    summary = engine.summarize(results)
     output = dict(
         changed=False, healthy=summary["unhealthy"] == 0, summary=summary, targets=results,
         elapsed_ms=elapsed, vantage_point=params["vantage_point"] or socket.gethostname(),

@@ -186,10 +186,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils._queue import (
+from ansible_collections.continuity.mail.plugins.module_utils._queue.status import (
     QUEUES, SOURCES, message_view, predict, select, summarize,
 )
-from ansible_collections.continuity.mail.plugins.module_utils._queue_actions import (
+from ansible_collections.continuity.mail.plugins.module_utils._queue.actions import (
     Postfix, QueueError,
 )
 

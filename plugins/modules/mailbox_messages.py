@@ -102,7 +102,7 @@ count:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils._mailbox_listing import (
+from ansible_collections.continuity.mail.plugins.module_utils._mailbox.listing import (
     build_command,
     parse_fetch,
     summarise,

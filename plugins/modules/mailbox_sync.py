@@ -305,7 +305,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils import _doveadm, _dsync
+from ansible_collections.continuity.mail.plugins.module_utils._mailbox.doveadm import (
+    Destination, Doveadm, DsyncError, password_config, remove_config,
+)
+from ansible_collections.continuity.mail.plugins.module_utils._mailbox.dsync import (
+    MailboxSync, StateStore, summarise,
+)
 
 
 def validate(module):
@@ -379,7 +384,7 @@ def main():
     validate(module)
     params = module.params
     doveadm_bin = module.get_bin_path(params["doveadm"], required=True)
-    destination = _doveadm.Destination(
+    destination = Destination(
         params["transport"], params["destination"].strip(), params["port"],
         ssh_user=params["ssh_user"], ssh_options=params["ssh_options"],
         remote_doveadm=params["remote_doveadm"])
@@ -395,20 +400,20 @@ def main():
     try:
         config_path = None
         if params["doveadm_password"]:
-            config_dir, config_path = _doveadm.password_config(params["doveadm_password"],
+            config_dir, config_path = password_config(params["doveadm_password"],
                                                                params["dovecot_config"])
-        doveadm = _doveadm.Doveadm(doveadm_bin, config_path=config_path, timeout=params["timeout"])
+        doveadm = Doveadm(doveadm_bin, config_path=config_path, timeout=params["timeout"])
         if params["users"] == ["all"]:
             try:
                 users = doveadm.list_users()
-            except _doveadm.DsyncError as exc:
+            except DsyncError as exc:
                 module.fail_json(msg=str(exc))
         else:
             users = list(dict.fromkeys(user.strip() for user in params["users"]))
         states = None
         if params["stateful"] and not module.check_mode and params["operation"] == "sync":
-            states = _dsync.StateStore(params["state_dir"], destination)
-        engine = _dsync.MailboxSync(
+            states = StateStore(params["state_dir"], destination)
+        engine = MailboxSync(
             doveadm, destination, parallel=params["parallel"], retries=params["retries"],
             lock_timeout=params["lock_timeout"], io_timeout=params["io_timeout"], states=states,
             compare_sets=params["compare"])
@@ -417,9 +422,9 @@ def main():
         else:
             results = engine.sync(users)
     finally:
-        _doveadm.remove_config(config_dir)
+        remove_config(config_dir)
 
-    counts = _dsync.summarise(results)
+    counts = summarise(results)
     failed_users = [{"user": r["user"], "error": r["error"]} for r in results if r["failed"]]
     in_sync = None
     if params["compare"] or module.check_mode or params["operation"] == "compare":

@@ -213,8 +213,8 @@ diff:
   type: dict
 '''
 
-from ansible_collections.continuity.mail.plugins.module_utils._dns_module import run_module
-from ansible_collections.continuity.mail.plugins.module_utils._dns_mx import run, switch_spec
+from ansible_collections.continuity.mail.plugins.module_utils._dns.entrypoint import run_module
+from ansible_collections.continuity.mail.plugins.module_utils._dns.mx import run, switch_spec
 
 
 def main():

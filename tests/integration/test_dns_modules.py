@@ -8,9 +8,9 @@ import time
 import dns.rdatatype
 import pytest
 
-from ansible_collections.continuity.mail.plugins.module_utils._dns_args import settings_from_params
-from ansible_collections.continuity.mail.plugins.module_utils._dns_engine import Engine
-from ansible_collections.continuity.mail.plugins.module_utils._dns_rrsets import parse_rrsets, plan
+from ansible_collections.continuity.mail.plugins.module_utils._dns.options import settings_from_params
+from ansible_collections.continuity.mail.plugins.module_utils._dns.engine import Engine
+from ansible_collections.continuity.mail.plugins.module_utils._dns.rrsets import parse_rrsets, plan
 
 from dnslab import backends, run_module, start_named, stop_named
 from labtools import wait_until

@@ -17,7 +17,7 @@ import dns.rdatatype
 import dns.tsig
 import dns.zone
 
-from ansible_collections.continuity.mail.plugins.module_utils._dns_transport import DNSError
+from ansible_collections.continuity.mail.plugins.module_utils._dns.transport import DNSError
 
 KEY_NAME = 'unit-key.'
 KEY_SECRET = 'c2VjcmV0LWZvci11bml0LXRlc3RzLW9ubHktMzJieXRlcyE='
@@ -184,11 +184,11 @@ class FakeNetwork(object):
 
 def patched_network(monkeypatch):
     """A FakeNetwork that the engine and the wait loop connect through for one test."""
-    from ansible_collections.continuity.mail.plugins.module_utils import _dns_engine, _dns_wait
+    from ansible_collections.continuity.mail.plugins.module_utils._dns import engine, wait
 
     network = FakeNetwork()
-    monkeypatch.setattr(_dns_engine, 'Connection', network.connection)
-    monkeypatch.setattr(_dns_wait, 'Connection', network.connection)
+    monkeypatch.setattr(engine, 'Connection', network.connection)
+    monkeypatch.setattr(wait, 'Connection', network.connection)
     return network
 
 

@@ -32,7 +32,7 @@ def connection(**extra):
 
 
 def test_key_secret_is_no_log():
-    from ansible_collections.continuity.mail.plugins.module_utils._dns_args import connection_spec
+    from ansible_collections.continuity.mail.plugins.module_utils._dns.options import connection_spec
     assert connection_spec()['key_secret']['no_log'] is True
 
 

@@ -8,7 +8,7 @@ import smtplib
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.continuity.mail.plugins.module_utils import _canary
+from ansible_collections.continuity.mail.plugins.module_utils._mail import canary
 from ansible_collections.continuity.mail.plugins.modules import mail_canary
 
 from canary_fakes import FakeIMAP, FakeSMTP, reset
@@ -21,7 +21,7 @@ def fakes(monkeypatch):
     reset()
     monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
     monkeypatch.setattr(imaplib, "IMAP4", FakeIMAP)
-    monkeypatch.setattr(_canary.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(canary.time, "sleep", lambda seconds: None)
     FakeIMAP.servers = {"192.0.2.20": {"password": PASSWORD}, "192.0.2.21": {"password": PASSWORD}}
 
 
@@ -31,7 +31,7 @@ def deliver(monkeypatch, host):
     def uid(self, command, *args):
         if command == "SEARCH" and self.server is FakeIMAP.servers[host] and FakeSMTP.instances:
             message = email.message_from_bytes(FakeSMTP.instances[-1].data_sent)
-            self.server.setdefault("mail", {}).setdefault("3", message[_canary.HEADER])
+            self.server.setdefault("mail", {}).setdefault("3", message[canary.HEADER])
         return original(self, command, *args)
     monkeypatch.setattr(FakeIMAP, "uid", uid)
 

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.continuity.mail.plugins.module_utils import _doveadm
+from ansible_collections.continuity.mail.plugins.module_utils._mailbox import doveadm
 from ansible_collections.continuity.mail.plugins.modules import mailbox_sync
 
 from dovecot_fake import FakeDovecot
@@ -22,7 +22,7 @@ def dovecot(monkeypatch, tmp_path):
     fake = FakeDovecot(local={USER: collections.Counter({("INBOX", "g1"): 1})},
                        users=[USER, "bob@example.test"])
     fake.local_password = "set"
-    monkeypatch.setattr(_doveadm, "run_command", fake)
+    monkeypatch.setattr(doveadm, "run_command", fake)
     monkeypatch.setattr(AnsibleModule, "get_bin_path",
                         lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
 

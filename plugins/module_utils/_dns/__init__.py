@@ -1,0 +1,1 @@
+"""DNS over RFC 2136: input, wire format, TSIG, transport, plan, update, wait, modules' engines."""

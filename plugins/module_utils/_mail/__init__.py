@@ -1,0 +1,1 @@
+"""The one SMTP, IMAP and TLS client code, shared by the health probes and the canary."""

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IMAP probe dialog (imap, imaps): greeting, CAPABILITY, STARTTLS, login, EXAMINE, LOGOUT.
+
+The mailbox is opened with EXAMINE (the read-only SELECT) so a probe never changes
+\\Recent flags of the canary mailbox. Standard library only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import re
+
+from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
+    AUTH_FAILED, PROTOCOL_ERROR, REJECTED, TEMPFAIL, TLS_ERROR, ProbeFailure,
+)
+
+_STATUS = re.compile(r"^(OK|NO|BAD|BYE|PREAUTH)(?: \[([^\]]*)\])? ?(.*)$", re.IGNORECASE)
+_LITERAL = re.compile(r"\{(\d+)\+?\}$")
+_EXISTS = re.compile(r"^(\d+) EXISTS$", re.IGNORECASE)
+# Response codes that mean "try again later", not "no" (RFC 5530).
+_TRANSIENT = {"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG", "OVERQUOTA"}
+# A server answering more untagged lines than this to one command is broken.
+MAX_UNTAGGED = 10000
+
+
+def parse_status(text):
+    """'OK [CAPABILITY IMAP4rev1 X] ready' -> ('OK', 'CAPABILITY', 'IMAP4rev1 X', 'ready')."""
+    match = _STATUS.match(text)
+    if not match:
+        return None, None, None, text
+    code, dummy, args = (match.group(2) or "").partition(" ")
+    return match.group(1).upper(), code.upper() or None, args, match.group(3)
+
+
+def parse_capabilities(args):
+    """'IMAP4rev1 SASL-IR AUTH=PLAIN' -> ['IMAP4rev1', 'SASL-IR', 'AUTH=PLAIN']."""
+    return [token for token in args.split() if token]
+
+
+def has(caps, name):
+    return name.upper() in (c.upper() for c in caps)
+
+
+def quote(value):
+    """An IMAP quoted string; CR, LF and NUL cannot be quoted at all."""
+    if any(ch in value for ch in "\r\n\0"):
+        raise ProbeFailure(PROTOCOL_ERROR, "user name or password contains CR, LF or NUL")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def no_status(code, login=False):
+    """Status for a tagged NO: transient codes are tempfail, a refused login auth_failed."""
+    if code in _TRANSIENT:
+        return TEMPFAIL
+    if login:
+        return TLS_ERROR if code == "PRIVACYREQUIRED" else AUTH_FAILED
+    return REJECTED
+
+
+async def read_line(conn):
+    """One response line with any literals ({n}) folded in."""
+    line = (await conn.readline()).decode("utf-8", "replace")
+    while True:
+        match = _LITERAL.search(line)
+        if not match:
+            return line
+        data = await conn.read_exact(int(match.group(1)))
+        line = line[:match.start()] + data.decode("utf-8", "replace") \
+            + (await conn.readline()).decode("utf-8", "replace")
+
+
+async def command(conn, tag, text, log=None):
+    """Send a tagged command; return (status, code, args, text, untagged lines)."""
+    conn.write(("%s %s\r\n" % (tag, text)).encode("utf-8"))
+    untagged = []
+    while True:
+        line = await read_line(conn)
+        head, dummy, rest = line.partition(" ")
+        if head == tag:
+            status, code, args, text = parse_status(rest)
+            if status is None:
+                raise ProbeFailure(PROTOCOL_ERROR, "bad tagged response: %r" % line[:120])
+            return status, code, args, text, untagged
+        if head == "+":
+            raise ProbeFailure(PROTOCOL_ERROR, "unexpected continuation request to %s" % (
+                log or text.split(" ")[0]))
+        if head != "*":
+            raise ProbeFailure(PROTOCOL_ERROR, "unexpected response: %r" % line[:120])
+        if rest[:4].upper() == "BYE " or rest.upper() == "BYE":
+            raise ProbeFailure(TEMPFAIL, "server closed the session: %s" % rest[:200])
+        untagged.append(rest)
+        if len(untagged) > MAX_UNTAGGED:
+            raise ProbeFailure(PROTOCOL_ERROR, "too many untagged responses")
+
+
+def _failure(status, code, text, what, login=False):
+    if status == "NO":
+        return ProbeFailure(no_status(code, login), "%s: NO %s" % (what, text))
+    if status == "BYE":
+        return ProbeFailure(TEMPFAIL, "%s: BYE %s" % (what, text))
+    return ProbeFailure(PROTOCOL_ERROR, "%s: %s %s" % (what, status, text))
+
+
+async def capabilities(conn, tag):
+    status, code, args, text, untagged = await command(conn, tag, "CAPABILITY")
+    if status != "OK":
+        raise _failure(status, code, text, "CAPABILITY")
+    for line in untagged:
+        name, dummy, rest = line.partition(" ")
+        if name.upper() == "CAPABILITY":
+            return parse_capabilities(rest)
+    raise ProbeFailure(PROTOCOL_ERROR, "CAPABILITY returned no capability list")
+
+
+async def greeting(conn):
+    line = await read_line(conn)
+    head, dummy, rest = line.partition(" ")
+    status, code, args, text = parse_status(rest)
+    if head != "*" or status not in ("OK", "PREAUTH", "BYE"):
+        raise ProbeFailure(PROTOCOL_ERROR, "not an IMAP greeting: %r" % line[:120])
+    if status == "BYE":
+        raise ProbeFailure(TEMPFAIL, "greeting: BYE %s" % text)
+    return text, parse_capabilities(args) if code == "CAPABILITY" else None
+
+
+async def starttls_command(conn, tag):
+    status, code, args, text, untagged = await command(conn, tag, "STARTTLS")
+    if status != "OK":
+        raise ProbeFailure(TEMPFAIL if code in _TRANSIENT else TLS_ERROR,
+                           "STARTTLS: %s %s" % (status, text))
+
+
+async def login(conn, tag, caps, user, password):
+    if has(caps, "AUTH=PLAIN") and has(caps, "SASL-IR"):
+        # base64 carries any password byte; LOGIN's quoted strings cannot.
+        token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8"))
+        reply = await command(conn, tag, "AUTHENTICATE PLAIN " + token.decode("ascii"), "login")
+    elif has(caps, "LOGINDISABLED"):
+        raise ProbeFailure(TLS_ERROR, "the server refuses logins without TLS (LOGINDISABLED)")
+    else:
+        reply = await command(conn, tag, "LOGIN %s %s" % (quote(user), quote(password)), "login")
+    status, code, args, text, dummy = reply
+    if status != "OK":
+        raise _failure(status, code, text, "login", login=True)
+
+
+async def examine(conn, tag, mailbox):
+    status, code, args, text, untagged = await command(conn, tag, "EXAMINE " + quote(mailbox))
+    if status != "OK":
+        raise _failure(status, code, text, "EXAMINE %s" % mailbox)
+    for line in untagged:
+        match = _EXISTS.match(line.strip())
+        if match:
+            return {"name": mailbox, "exists": int(match.group(1))}
+    return {"name": mailbox, "exists": None}
+
+
+async def run(session):
+    """The whole IMAP probe for one attempt; raises ProbeFailure on a definite failure."""
+    target = session.target
+    tags = iter("c%d" % n for n in range(1, 100))
+    conn = await session.connect()
+    if target["implicit_tls"]:
+        await session.tls()
+    session.banner, caps = await session.phase("banner", greeting(conn))
+    if caps is None:
+        caps = await session.phase("capabilities", capabilities(conn, next(tags)))
+    if target["starttls"]:
+        if not has(caps, "STARTTLS"):
+            raise ProbeFailure(TLS_ERROR, "the server does not offer STARTTLS")
+        await session.tls(starttls_command(conn, next(tags)))
+        # Capabilities learnt before TLS must be discarded (RFC 9051 6.2.1).
+        caps = await session.phase("capabilities", capabilities(conn, next(tags)))
+    session.capabilities = caps
+    if target["user"]:
+        await session.phase("auth", login(conn, next(tags), caps, target["user"],
+                                          target["password"]))
+        opened = examine(conn, next(tags), target["mailbox"])
+        session.mailbox = await session.phase("select", opened)
+    conn.write(("%s LOGOUT\r\n" % next(tags)).encode("ascii"))

@@ -1,0 +1,1 @@
+"""Dovecot mailboxes: doveadm command lines and output, dsync runs, message listings."""

@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# Copyright: continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""doveadm for mailbox synchronisation: where the other Dovecot is, the command lines, running
+them, and reading their output. The sync logic itself is in dsync.
+
+A user's message set is the multiset of (mailbox name, message GUID): dsync keeps GUIDs, so
+two servers hold the same messages exactly when their sets are equal.
+
+Standard library only: this runs on the mail hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+
+FETCH_FIELDS = "mailbox guid"
+# Dovecot message GUIDs are 32 hex digits.
+GUID_LENGTH = 32
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class DsyncError(Exception):
+    """A doveadm step failed in a way that ends this user's synchronisation."""
+
+
+class Destination:
+    """Where the other Dovecot is and how doveadm reaches it."""
+
+    def __init__(self, transport, host, port=None, ssh_user=None, ssh_options=None,
+                 remote_doveadm="doveadm"):
+        if transport not in ("tcp", "ssh"):
+            raise ValueError("transport must be tcp or ssh, not %r" % (transport,))
+        if not host:
+            raise ValueError("host must not be empty")
+        self.transport = transport
+        self.host = host
+        self.port = port if port else (12345 if transport == "tcp" else 22)
+        self.ssh_user = ssh_user
+        self.ssh_options = list(ssh_options or [])
+        self.remote_doveadm = remote_doveadm
+
+    def describe(self):
+        """A printable name for results and messages (never carries a secret)."""
+        if self.transport == "tcp":
+            return "tcp:%s:%d" % (self.host, self.port)
+        login = "%s@" % self.ssh_user if self.ssh_user else ""
+        return "ssh:%s%s:%d" % (login, self.host, self.port)
+
+    def ssh_command(self):
+        """The ssh client invocation up to (and including) the host name."""
+        command = ["ssh", "-o", "BatchMode=yes", "-p", str(self.port)]
+        if self.ssh_user:
+            command.extend(["-l", self.ssh_user])
+        command.extend(self.ssh_options)
+        command.append(self.host)
+        return command
+
+    def sync_target(self, user=None):
+        """The destination arguments of `doveadm sync` (user: only needed over SSH)."""
+        if self.transport == "tcp":
+            return ["tcp:%s:%d" % (self.host, self.port)]
+        # A full command line as destination: doveadm runs it and speaks dsync over its
+        # stdin/stdout. No -U (replicator notification; gone in Dovecot 2.4).
+        return self.ssh_command() + [self.remote_doveadm, "dsync-server", "-u", user]
+
+
+class Doveadm:
+    """Builds and runs doveadm command lines on the local host."""
+
+    def __init__(self, doveadm="doveadm", config_path=None, timeout=600, runner=None):
+        self.doveadm = doveadm
+        self.config_path = config_path
+        self.timeout = timeout
+        self.runner = runner or run_command
+
+    def base(self):
+        command = [self.doveadm]
+        if self.config_path:
+            command.extend(["-c", self.config_path])
+        return command
+
+    def run(self, command):
+        return self.runner(command, self.timeout)
+
+    def list_users(self):
+        """Every user the local userdb can iterate (doveadm user '*')."""
+        rc, out, err = self.run(self.base() + ["user", "*"])
+        if rc != 0:
+            raise DsyncError("listing the local users failed (rc=%s): %s" % (rc, error_text(err)))
+        return sorted(set(line.strip() for line in out.splitlines() if line.strip()))
+
+    def fetch_command(self, user, destination=None, users_file=None):
+        """`doveadm fetch` of every message's mailbox and GUID: of one user locally or on the
+        destination, or of every user listed in users_file (locally only: doveadm opens the
+        file on the server that runs the command)."""
+        fetch = ["-f", "tab", "fetch"]
+        who = ["-F", users_file] if users_file else ["-u", user]
+        query = [FETCH_FIELDS, "all"]
+        if destination is None:
+            return self.base() + fetch + who + query
+        if destination.transport == "tcp":
+            server = ["-S", "%s:%d" % (destination.host, destination.port)]
+            return self.base() + fetch + server + who + query
+        remote = [destination.remote_doveadm] + fetch + who + query
+        # ssh joins its arguments into one remote shell line: quote every word.
+        return destination.ssh_command() + [" ".join(shlex.quote(word) for word in remote)]
+
+    def message_set(self, user, destination=None):
+        """Multiset (Counter) of (mailbox, guid) held by the user on one side."""
+        side = "local" if destination is None else destination.describe()
+        rc, out, err = self.run(self.fetch_command(user, destination))
+        if rc != 0:
+            raise DsyncError("reading %s's messages on %s failed (rc=%s): %s"
+                             % (user, side, rc, error_text(err)))
+        return parse_message_set(out)
+
+    def local_message_sets(self, users):
+        """{user: Counter} for many local users with one doveadm process (users with no mail
+        are absent from doveadm's output and get an empty set). Raises DsyncError."""
+        with UsersFile(users) as path:
+            rc, out, err = self.run(self.fetch_command(None, users_file=path))
+        if rc != 0:
+            raise DsyncError("reading the local messages failed (rc=%s): %s" % (rc, error_text(err)))
+        sets = parse_message_sets(out)
+        return dict((user, sets.get(user, collections.Counter())) for user in users)
+
+    def sync_command(self, destination, lock_timeout, io_timeout, user=None, users_file=None,
+                     state=None, full=False):
+        """`doveadm sync` of one user, or of every user in users_file (doveadm TCP only)."""
+        who = ["-F", users_file] if users_file else ["-u", user]
+        command = self.base() + ["sync"] + who + ["-l", str(lock_timeout), "-T", str(io_timeout)]
+        if full:
+            command.append("-f")
+        if state is not None:
+            command.extend(["-s", state])
+        return command + destination.sync_target(user)
+
+
+class UsersFile:
+    """A private temporary file listing users, one a line, for doveadm -F."""
+
+    def __init__(self, users):
+        self.users = users
+        self.path = None
+
+    def __enter__(self):
+        handle, self.path = tempfile.mkstemp(prefix="continuity-users-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("".join(user + "\n" for user in self.users))
+        return self.path
+
+    def __exit__(self, *exc):
+        os.unlink(self.path)
+
+
+def run_command(command, timeout):
+    """Run a command without a shell; return (rc, stdout, stderr). rc is None on timeout."""
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              env=env, check=False)
+    except subprocess.TimeoutExpired as exc:
+        return None, _text(exc.stdout), _text(exc.stderr) + "\ntimed out after %ss" % timeout
+    except OSError as exc:
+        return None, "", "cannot run %s: %s" % (command[0], exc)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def error_text(text):
+    """doveadm's error lines (Error:/Fatal:), else its last line; short enough for a message."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return "no error output"
+    errors = [line for line in lines if "Error:" in line or "Fatal:" in line]
+    chosen = list(dict.fromkeys(errors))[:3] if errors else lines[-1:]
+    text = " / ".join(chosen)
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
+def _row(line):
+    """(everything before the GUID, GUID) of one fetch output row.
+
+    The GUID is the last column and never contains a tab. Output relayed from a remote
+    doveadm server (-S host:port) can carry a stray tab where a value crossed a stream
+    buffer, splitting a GUID in two ("INBOX\t79c5080ad1\tda096b...\t"): such a row is put
+    back together.
+    """
+    before, sep, guid = line.rstrip("\t").rpartition("\t")
+    if not sep or not guid:
+        raise DsyncError("unexpected doveadm fetch line: %r" % line)
+    if _HEX.match(guid) and len(guid) < GUID_LENGTH:
+        head, split, piece = before.rpartition("\t")
+        if split and _HEX.match(piece) and len(piece) + len(guid) == GUID_LENGTH:
+            before, guid = head, piece + guid
+    return before, guid
+
+
+def _header(lines, expected):
+    header = [name.strip().lower() for name in lines[0].split("\t")]
+    if header[-len(expected):] != expected:
+        raise DsyncError("unexpected doveadm fetch header: %r" % lines[0])
+    return header
+
+
+def parse_message_sets(output):
+    """Parse multi-user (-F) `doveadm -f tab fetch 'mailbox guid'` output: {user: Counter}."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    if not lines:
+        return {}
+    _header(lines, ["username", "mailbox", "guid"])
+    sets = collections.defaultdict(collections.Counter)
+    for line in lines[1:]:
+        before, guid = _row(line)
+        user, sep, mailbox = before.partition("\t")
+        if not sep:
+            raise DsyncError("unexpected doveadm fetch line: %r" % line)
+        sets[user][(mailbox, guid)] += 1
+    return dict(sets)
+
+
+def parse_message_set(output):
+    """Parse one user's `doveadm -f tab fetch 'mailbox guid'` output into a Counter of
+    (mailbox, guid). The first line is the header."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    if not lines:
+        return collections.Counter()
+    header = _header(lines, ["mailbox", "guid"])
+    messages = collections.Counter()
+    for line in lines[1:]:
+        mailbox, guid = _row(line)
+        if len(header) > 2:
+            # -A or -F output prepends the user name column.
+            mailbox = mailbox.split("\t", len(header) - 2)[-1]
+        messages[(mailbox, guid)] += 1
+    return messages
+
+
+def compare(local, remote):
+    """What one side holds that the other does not (counts, multiset semantics)."""
+    return {
+        "missing_on_remote": sum((local - remote).values()),
+        "missing_on_local": sum((remote - local).values()),
+    }
+
+
+def password_config(password, include="/etc/dovecot/dovecot.conf"):
+    """A private Dovecot config that includes the system one and sets doveadm_password.
+
+    Keeps the secret off every command line (visible to all local users in /proc).
+    Returns (directory, config path); the caller removes the directory.
+    """
+    directory = tempfile.mkdtemp(prefix="continuity-dsync-")
+    path = os.path.join(directory, "dovecot.conf")
+    quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("!include %s\n" % include)
+        handle.write('doveadm_password = "%s"\n' % quoted)
+    return directory, path
+
+
+def remove_config(directory):
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The health probe engine: targets, statuses, rise/fall, bounded concurrency."""

@@ -1,0 +1,1 @@
+"""The Postfix queue: status from postqueue -j, and actions (flush, hold, release, requeue)."""
