@@ -71,6 +71,17 @@ class FakeServer:
             except OSError:
                 pass
 
+    def settle(self, timeout=5.0):
+        """Wait until no connection is being served: a client that wrote its last command
+        (QUIT) and hung up does not wait for this server to read it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.connections and not self.active:
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the fake server is still serving after %gs" % timeout)
+
     def close(self):
         self.listener.close()
 

@@ -58,6 +58,7 @@ def test_plain_smtp_ok_with_banner_capabilities_and_phases():
     assert result["capabilities"] == ["PIPELINING", "SIZE 1000"]
     assert set(result["phases"]) == {"connect", "banner", "capabilities", "envelope"}
     assert result["cert"] is None and result["error"] is None
+    server.settle()
     assert server.received[-3:] == ["MAIL FROM:<>", "RSET", "QUIT"]
 
 
