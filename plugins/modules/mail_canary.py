@@ -28,8 +28,9 @@ description:
     servers by itself) and fails the task.
   - The canary is deleted from every server it was found on (O(delete)), with C(UID EXPUNGE)
     so nothing else in the mailbox is touched.
-  - Standard library only (smtplib, imaplib, ssl); runs on the control node or on any probe
-    host through C(delegate_to).
+  - Speaks SMTP, IMAP and TLS with the same client code as M(continuity.mail.mail_health), so
+    both judge STARTTLS and certificates alike. Standard library only (asyncio, ssl); runs on
+    the control node or on any probe host through C(delegate_to).
 author:
   - continuity.mail developers (@continuity-mail)
 attributes:

@@ -3,26 +3,36 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Canary mail: send one uniquely tagged message by SMTP, find it over IMAP, delete it.
 
-Standard library only (smtplib, imaplib, ssl): this also runs on probe hosts.
+SMTP, IMAP and TLS are the mail clients of this package (smtp, imap, session), the same code
+the health probes use. Standard library only: this also runs on probe hosts.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import asyncio
 import email.message
 import email.utils
 import functools
-import imaplib
-import smtplib
 import socket
 import ssl
 import threading
 import time
 import uuid
 
+from ansible_collections.continuity.mail.plugins.module_utils._mail import imap, smtp
+from ansible_collections.continuity.mail.plugins.module_utils._mail.session import Session
+from ansible_collections.continuity.mail.plugins.module_utils._probe.status import ProbeFailure
+
 HEADER = "X-Continuity-Canary"
-NETWORK_ERRORS = (OSError, EOFError, imaplib.IMAP4.error, smtplib.SMTPException)
+# What talking to a server can raise besides a CanaryError (a timeout is an OSError only from
+# Python 3.11 on).
+NETWORK_ERRORS = (ProbeFailure, OSError, EOFError, ssl.SSLError, asyncio.TimeoutError)
+# The session's phases as the steps of an SMTP submission that error messages name.
+SMTP_STAGES = {None: "connect", "connect": "connect", "banner": "connect", "capabilities": "EHLO",
+               "tls": "STARTTLS"}
+STARTTLS_MODES = {"auto": None, "always": True, "never": False}
 
 
 class CanaryError(Exception):
@@ -50,185 +60,203 @@ def build_message(token, mail_from, to, subject_prefix, sent_at):
     return message
 
 
-class ServerNameContext:
-    """An SSLContext stand-in that always verifies and sends one fixed server name.
-
-    smtplib and imaplib use the address they connect to as TLS server name; servers are often
-    reached by address while their certificate names the host (mx1.example.com).
-    """
-
-    def __init__(self, context, server_name):
-        self.context = context
-        self.server_name = server_name
-
-    def wrap_socket(self, sock, server_hostname=None, **kwargs):
-        return self.context.wrap_socket(sock, server_hostname=self.server_name or server_hostname, **kwargs)
-
-
-def tls_context(verify=True, ca_path=None, server_name=None):
-    context = ssl.create_default_context(cafile=ca_path) if verify else ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return ServerNameContext(context, server_name)
-
-
-def send(message, host, port, starttls="auto", context=None, helo=None, timeout=30,
-         smtp_class=None):
-    """Submit the message; return what the server said. Raises CanaryError with the stage."""
-    smtp_class = smtp_class or smtplib.SMTP
-    stage = "connect"
+def default_helo():
+    """This host's name for EHLO when none is given (as smtplib chooses it)."""
+    fqdn = socket.getfqdn()
+    if "." in fqdn:
+        return fqdn
     try:
-        with smtp_class(host, port, local_hostname=helo, timeout=timeout) as smtp:
-            stage = "EHLO"
-            code, reply = smtp.ehlo()
-            if code != 250:
-                raise CanaryError("%s:%s answered EHLO with %d %s" % (host, port, code, _text(reply)))
-            used_tls = False
-            if starttls != "never" and smtp.has_extn("starttls"):
-                stage = "STARTTLS"
-                smtp.starttls(context=context)
-                smtp.ehlo()
-                used_tls = True
-            elif starttls == "always":
-                raise CanaryError("%s:%s does not offer STARTTLS (starttls=always)" % (host, port))
-            stage = "MAIL FROM"
-            _expect(smtp.mail(message["From"]), stage, host, port)
-            stage = "RCPT TO"
-            _expect(smtp.rcpt(message["To"]), stage, host, port)
-            stage = "DATA"
-            code, reply = smtp.data(message.as_bytes())
-            if code != 250:
+        return "[%s]" % socket.gethostbyname(socket.gethostname())
+    except socket.gaierror:
+        return "[127.0.0.1]"
+
+
+def _target(host, port, tls_verify, ca_path, server_name, implicit_tls=False, starttls=False):
+    """What a Session needs to know about the server it talks to."""
+    return {"host": host, "port": port, "tls_verify": tls_verify, "ca_path": ca_path,
+            "server_name": server_name, "implicit_tls": implicit_tls, "starttls": starttls}
+
+
+def _settings(timeout, helo_name=None):
+    # cert_min_days 0: a certificate that is still valid carries the canary, however soon it expires.
+    return {"timeout": timeout, "helo_name": helo_name, "cert_min_days": 0}
+
+
+def _run(coroutine, loop=None):
+    """Run a coroutine to its end on the given event loop, or on a new one closed afterwards."""
+    if loop is not None:
+        return loop.run_until_complete(coroutine)
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
+def send(message, host, port, starttls="auto", tls_verify=False, ca_path=None, server_name=None,
+         helo=None, timeout=30):
+    """Submit the message; return what the server said. Raises CanaryError with the stage.
+
+    The server's certificate is checked against server_name (default host), which is also
+    sent as SNI: servers are often reached by address while their certificate names the host.
+    """
+    session = Session(_target(host, port, tls_verify, ca_path, server_name),
+                      _settings(timeout, helo or default_helo()))
+    return _run(_submit(session, message, STARTTLS_MODES[starttls]))
+
+
+async def _submit(session, message, starttls):
+    host, port = session.target["host"], session.target["port"]
+    polite = True  # say QUIT at the end, unless the connection itself failed
+    try:
+        conn, dummy = await smtp.start_session(session, starttls)
+        used_tls = session.tls_info is not None
+        for stage, command, header in (("MAIL FROM", smtp.mail_from, "From"),
+                                       ("RCPT TO", smtp.rcpt_to, "To")):
+            address = smtp.envelope_address(message[header])
+            code, texts = await session.phase(stage, command(conn, address))
+            if code not in (250, 251):
                 raise CanaryError("%s:%s refused the message at %s: %d %s"
-                                  % (host, port, stage, code, _text(reply)))
-            return {"host": host, "port": port, "tls": used_tls, "response": "%d %s" % (code, _text(reply))}
-    except CanaryError:
-        raise
-    except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
-        raise CanaryError("SMTP to %s:%s failed at %s: %s" % (host, port, stage, _describe(exc)))
+                                  % (host, port, stage, code, _reply_text(texts)))
+        code, texts = await session.phase("DATA", smtp.data(conn, message.as_bytes()))
+        if code != 250:
+            raise CanaryError("%s:%s refused the message at DATA: %d %s"
+                              % (host, port, code, _reply_text(texts)))
+        return {"host": host, "port": port, "tls": used_tls,
+                "response": "%d %s" % (code, _reply_text(texts))}
+    except NETWORK_ERRORS as exc:
+        polite = isinstance(exc, ProbeFailure)
+        stage = SMTP_STAGES.get(session.current, session.current)
+        text = _describe(exc)
+        if text.startswith(stage + ": "):  # "EHLO: 554 ..." failed at EHLO
+            text = text[len(stage) + 2:]
+        raise CanaryError("SMTP to %s:%s failed at %s: %s" % (host, port, stage, text))
+    finally:
+        if polite and session.conn is not None:
+            try:
+                await session.phase("QUIT", smtp.command(session.conn, "QUIT"))
+            except NETWORK_ERRORS:
+                pass  # the connection is being dropped anyway
+        session.close()
 
 
-def _expect(answer, stage, host, port):
-    code, reply = answer
-    if code not in (250, 251):
-        raise CanaryError("%s:%s refused the message at %s: %d %s" % (host, port, stage, code, _text(reply)))
-
-
-def _text(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").strip()
-    return str(value).strip()
+def _reply_text(texts):
+    return "\n".join(texts).strip()
 
 
 def _describe(exc):
-    text = _text(exc) or type(exc).__name__
+    if isinstance(exc, ProbeFailure):
+        return exc.message
+    if isinstance(exc, asyncio.TimeoutError):
+        return "TimeoutError: timed out"
+    text = str(exc).strip() or type(exc).__name__
     return "%s: %s" % (type(exc).__name__, text) if text != type(exc).__name__ else text
 
 
 class Mailbox:
-    """One IMAP server seen through the canary account; reconnects after errors."""
+    """One IMAP server seen through the canary account; reconnects after errors.
 
-    def __init__(self, server, user, password, context, timeout=10,
-                 imap_class=None, imap_ssl_class=None):
+    Its conversation runs on an event loop of its own, driven by whichever thread asks (one at
+    a time), so a server that hangs holds up only the thread asking it.
+    """
+
+    def __init__(self, server, user, password, tls_verify=True, ca_path=None, timeout=10):
         self.name = server["name"]
         self.server = server
         self.user = user
         self.password = password
-        self.context = context
-        self.timeout = timeout
-        self.imap_class = imap_class or imaplib.IMAP4
-        self.imap_ssl_class = imap_ssl_class or imaplib.IMAP4_SSL
+        implicit = server["tls"] == "implicit"
+        self.target = _target(server["host"], server["port"], tls_verify, ca_path,
+                              server["server_name"], implicit_tls=implicit, starttls=not implicit)
+        self.settings = _settings(timeout)
+        self.loop = asyncio.new_event_loop()
+        self.session = None
         self.conn = None
+        self.caps = None
+        self.tags = None
+        self.ready = False  # logged in, INBOX selected
         self.last_error = None
         self.fatal = False
 
-    def _connect(self):
-        server = self.server
-        if server["tls"] == "implicit":
-            conn = self.imap_ssl_class(server["host"], server["port"], ssl_context=self.context,
-                                       timeout=self.timeout)
-        else:
-            conn = self.imap_class(server["host"], server["port"], timeout=self.timeout)
-            conn.starttls(ssl_context=self.context)
+    async def _connect(self):
+        self.session = session = Session(self.target, self.settings)
+        self.tags = imap.tags()
+        self.conn, self.caps = await imap.start_session(session, self.tags)
         try:
-            conn.login(self.user, self.password)
-        except imaplib.IMAP4.error as exc:
+            await session.phase("auth", imap.login(self.conn, next(self.tags), self.caps,
+                                                   self.user, self.password))
+        except ProbeFailure as exc:
             # Wrong credentials do not heal by polling: stop asking this server.
             self.fatal = True
-            _logout(conn)
-            raise CanaryError("IMAP login as %s on %s refused: %s" % (self.user, self.name, _text(exc)))
-        typ, data = conn.select("INBOX")
-        if typ != "OK":
-            _logout(conn)
-            raise CanaryError("SELECT INBOX on %s failed: %s" % (self.name, _text(data)))
-        self.conn = conn
+            raise CanaryError("IMAP login as %s on %s refused: %s" % (self.user, self.name, exc.message))
+        await session.phase("select", imap.select(self.conn, next(self.tags), "INBOX"))
+        self.ready = True
 
     def open(self):
         """Log in ahead of time so the first search is not slowed by TLS and LOGIN."""
         try:
-            self._connect()
+            _run(self._connect(), self.loop)
         except CanaryError as exc:
             self._fail(str(exc))
-        except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
-            self._fail(_describe(exc))
+        except NETWORK_ERRORS as exc:
+            self._fail(_describe(exc), polite=isinstance(exc, ProbeFailure))
 
     def search(self, token):
         """UIDs of messages carrying the token; None when the server could not be asked."""
         try:
-            if self.conn is None:
-                self._connect()
+            if not self.ready:
+                _run(self._connect(), self.loop)
             else:
-                self.conn.noop()  # let the server report mail delivered since the last check
-            typ, data = self.conn.uid("SEARCH", "HEADER", HEADER, token)
-            if typ != "OK":
-                raise CanaryError("UID SEARCH on %s failed: %s" % (self.name, _text(data)))
+                # let the server report mail delivered since the last check
+                _run(self.session.phase("noop", imap.noop(self.conn, next(self.tags))), self.loop)
+            uids = _run(self.session.phase(
+                "search", imap.uid_search_header(self.conn, next(self.tags), HEADER, token)), self.loop)
         except CanaryError as exc:
             self._fail(str(exc))
             return None
-        except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
-            self._fail(_describe(exc))
+        except NETWORK_ERRORS as exc:
+            self._fail(_describe(exc), polite=isinstance(exc, ProbeFailure))
             return None
         self.last_error = None
-        return [uid for chunk in data if chunk for uid in _text(chunk).split()]
+        return uids
 
     def delete(self, uids):
         """Flag and expunge exactly these UIDs (UID EXPUNGE leaves other deleted mail alone)."""
-        if not uids or self.conn is None:
+        if not uids or not self.ready:
             return False
-        uid_set = ",".join(uids)
         try:
-            typ, data = self.conn.uid("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
-            if typ != "OK":
-                raise CanaryError("STORE on %s failed: %s" % (self.name, _text(data)))
-            if "UIDPLUS" in self.conn.capabilities:
-                typ, data = self.conn.uid("EXPUNGE", uid_set)
-            else:
-                typ, data = self.conn.expunge()
-            if typ != "OK":
-                raise CanaryError("EXPUNGE on %s failed: %s" % (self.name, _text(data)))
-        except CanaryError as exc:
-            self.last_error = str(exc)
-            return False
-        except (NETWORK_ERRORS + (ssl.SSLError, socket.timeout)) as exc:
+            _run(self.session.phase("delete", imap.uid_delete(
+                self.conn, self.tags, uids, imap.has(self.caps, "UIDPLUS"))), self.loop)
+        except NETWORK_ERRORS as exc:
             self.last_error = _describe(exc)
             return False
         return True
 
-    def _fail(self, error):
+    def _fail(self, error, polite=True):
         self.last_error = error
+        self.close(polite)
+
+    def close(self, polite=True):
+        """Drop the connection, saying LOGOUT first when it is still worth a word (not after a
+        timeout or a network error); the mailbox can connect again."""
+        if self.session is not None:
+            _run(self._logout(polite), self.loop)
+        self.session = self.conn = None
+        self.ready = False
+
+    async def _logout(self, polite):
+        try:
+            if polite and self.conn is not None:
+                await self.session.phase("logout", imap.logout(self.conn, next(self.tags)))
+        except NETWORK_ERRORS:
+            pass  # the connection is being dropped anyway
+        finally:
+            self.session.close()
+
+    def shutdown(self):
+        """close(), and release the event loop: the mailbox is done with."""
         self.close()
-
-    def close(self):
-        if self.conn is not None:
-            _logout(self.conn)
-        self.conn = None
-
-
-def _logout(conn):
-    try:
-        conn.logout()
-    except Exception:  # pylint: disable=broad-except
-        pass  # the connection is being dropped anyway
+        self.loop.close()
 
 
 # How long one polling round waits for the servers' answers. A server that has not answered
@@ -341,8 +369,7 @@ def plan(params):
     return servers, expect_on
 
 
-def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_ssl_class=None,
-               clock=time.monotonic, sleep=time.sleep, wall=time.time):
+def round_trip(params, check_mode=False, clock=time.monotonic, sleep=time.sleep, wall=time.time):
     """Send, watch, delete. Returns (result, error); error is None when the canary arrived
     where expected (or anywhere, without expect_on)."""
     servers, expect_on = plan(params)
@@ -364,14 +391,10 @@ def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_
                                            expect_on or ", ".join(result["servers"])))
         return result, None
 
-    smtp_context = tls_context(params["tls_verify"], params.get("ca_path"),
-                               params.get("smtp_server_name") or params["smtp_host"])
     # IMAP sessions are opened before the message is sent, so latency_s measures delivery,
     # not our own TLS handshakes and logins.
     mailboxes = [Mailbox(server, params.get("imap_user") or params["to"], params["imap_password"],
-                         tls_context(params["tls_verify"], params.get("ca_path"), server["server_name"]),
-                         timeout=params["connect_timeout"], imap_class=imap_class,
-                         imap_ssl_class=imap_ssl_class)
+                         params["tls_verify"], params.get("ca_path"), timeout=params["connect_timeout"])
                  for server in servers]
     busy = set()
     try:
@@ -386,8 +409,9 @@ def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_
         message.replace_header("Date", email.utils.formatdate(sent_at, localtime=False))
         try:
             result["smtp"] = send(message, params["smtp_host"], params["smtp_port"], params["starttls"],
-                                  smtp_context, params.get("helo_name"), params["connect_timeout"],
-                                  smtp_class=smtp_class)
+                                  params["tls_verify"], params.get("ca_path"),
+                                  params.get("smtp_server_name") or params["smtp_host"],
+                                  params.get("helo_name"), params["connect_timeout"])
         except CanaryError as exc:
             result["sent_at"] = None
             result["errors"]["smtp"] = str(exc)
@@ -417,8 +441,8 @@ def round_trip(params, check_mode=False, smtp_class=None, imap_class=None, imap_
                                      if m.last_error and m.name not in busy))
     finally:
         for mailbox in mailboxes:
-            if mailbox.name not in busy:
-                mailbox.close()
+            if mailbox.name not in busy:  # a busy one's thread still runs its event loop
+                mailbox.shutdown()
 
     if result["delivered"]:
         return result, None

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IMAP probe dialog (imap, imaps): greeting, CAPABILITY, STARTTLS, login, EXAMINE, LOGOUT.
+"""The IMAP client: response framing, CAPABILITY, STARTTLS, login, SELECT/EXAMINE, UID
+SEARCH/STORE/EXPUNGE, and the health probe's dialog (imap, imaps).
 
-The mailbox is opened with EXAMINE (the read-only SELECT) so a probe never changes
-\\Recent flags of the canary mailbox. Standard library only.
+The probe opens the mailbox with EXAMINE (the read-only SELECT) so it never changes
+\\Recent flags of the canary mailbox; the canary, which deletes what it finds, uses SELECT.
+Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import itertools
 import re
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
@@ -148,10 +151,15 @@ async def login(conn, tag, caps, user, password):
         raise _failure(status, code, text, "login", login=True)
 
 
-async def examine(conn, tag, mailbox):
-    status, code, args, text, untagged = await command(conn, tag, "EXAMINE " + quote(mailbox))
+def tags():
+    """Command tags for one connection: c1, c2, ..."""
+    return ("c%d" % n for n in itertools.count(1))
+
+
+async def _open_mailbox(conn, tag, verb, mailbox):
+    status, code, args, text, untagged = await command(conn, tag, "%s %s" % (verb, quote(mailbox)))
     if status != "OK":
-        raise _failure(status, code, text, "EXAMINE %s" % mailbox)
+        raise _failure(status, code, text, "%s %s" % (verb, mailbox))
     for line in untagged:
         match = _EXISTS.match(line.strip())
         if match:
@@ -159,10 +167,68 @@ async def examine(conn, tag, mailbox):
     return {"name": mailbox, "exists": None}
 
 
-async def run(session):
-    """The whole IMAP probe for one attempt; raises ProbeFailure on a definite failure."""
+async def examine(conn, tag, mailbox):
+    """Open the mailbox read-only: {name, exists}."""
+    return await _open_mailbox(conn, tag, "EXAMINE", mailbox)
+
+
+async def select(conn, tag, mailbox):
+    """Open the mailbox read-write: {name, exists}."""
+    return await _open_mailbox(conn, tag, "SELECT", mailbox)
+
+
+async def _simple(conn, tag, text, what):
+    status, code, args, reply, untagged = await command(conn, tag, text, what)
+    if status != "OK":
+        raise _failure(status, code, reply, what)
+    return untagged
+
+
+async def noop(conn, tag):
+    """NOOP: lets the server report what changed in the selected mailbox."""
+    await _simple(conn, tag, "NOOP", "NOOP")
+
+
+async def uid_search_header(conn, tag, header, value):
+    """UIDs (strings) of the messages whose header field contains value."""
+    untagged = await _simple(conn, tag, "UID SEARCH HEADER %s %s" % (header, quote(value)),
+                             "UID SEARCH")
+    uids = []
+    for line in untagged:
+        name, dummy, rest = line.partition(" ")
+        if name.upper() == "SEARCH":
+            uids.extend(rest.split())
+    return uids
+
+
+async def uid_delete(conn, tags, uids, uidplus):
+    """Flag exactly these UIDs deleted and expunge them: UID EXPUNGE with UIDPLUS (other
+    deleted mail stays), plain EXPUNGE without."""
+    uid_set = ",".join(uids)
+    await _simple(conn, next(tags), "UID STORE %s +FLAGS.SILENT (\\Deleted)" % uid_set, "UID STORE")
+    if uidplus:
+        await _simple(conn, next(tags), "UID EXPUNGE " + uid_set, "UID EXPUNGE")
+    else:
+        await _simple(conn, next(tags), "EXPUNGE", "EXPUNGE")
+
+
+def send_logout(conn, tag):
+    conn.write(("%s LOGOUT\r\n" % tag).encode("ascii"))
+
+
+async def logout(conn, tag):
+    """LOGOUT, and wait for its answer (the BYE before it is expected)."""
+    send_logout(conn, tag)
+    while True:
+        line = await read_line(conn)
+        if line.partition(" ")[0] == tag:
+            return
+
+
+async def start_session(session, tags):
+    """Connect, greeting, capabilities and, when the target asks for it, STARTTLS: how every
+    IMAP conversation starts. Returns the connection and the capabilities (after TLS)."""
     target = session.target
-    tags = iter("c%d" % n for n in range(1, 100))
     conn = await session.connect()
     if target["implicit_tls"]:
         await session.tls()
@@ -176,9 +242,17 @@ async def run(session):
         # Capabilities learnt before TLS must be discarded (RFC 9051 6.2.1).
         caps = await session.phase("capabilities", capabilities(conn, next(tags)))
     session.capabilities = caps
+    return conn, caps
+
+
+async def run(session):
+    """The whole IMAP probe for one attempt; raises ProbeFailure on a definite failure."""
+    target = session.target
+    numbers = tags()
+    conn, caps = await start_session(session, numbers)
     if target["user"]:
-        await session.phase("auth", login(conn, next(tags), caps, target["user"],
+        await session.phase("auth", login(conn, next(numbers), caps, target["user"],
                                           target["password"]))
-        opened = examine(conn, next(tags), target["mailbox"])
+        opened = examine(conn, next(numbers), target["mailbox"])
         session.mailbox = await session.phase("select", opened)
-    conn.write(("%s LOGOUT\r\n" % next(tags)).encode("ascii"))
+    send_logout(conn, next(numbers))

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One probe attempt's state: the connection, per-phase timings and what was learnt.
+"""One conversation with a mail server: the connection, per-phase timings and what was learnt.
 
 The protocol dialogs (smtp, imap) drive a Session; it times each phase, applies the
-per-phase timeout and turns the TLS handshake into a certificate verdict.
+per-phase timeout and turns the TLS handshake into a certificate verdict. A health probe
+attempt is one Session; so is the canary's submission, and each of its IMAP logins.
 Standard library only.
 """
 

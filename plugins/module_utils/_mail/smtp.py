@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""SMTP probe dialog (smtp, submission, smtps): banner, EHLO, STARTTLS, AUTH, QUIT.
+"""The SMTP client: reply framing, EHLO, STARTTLS, AUTH, the mail transaction, and the
+health probe's dialog (smtp, submission, smtps).
 
 Reads replies itself (RFC 5321 4.2 multi-line framing) on top of conn.Connection, so it runs
-inside the probes' shared asyncio loop. Standard library only.
+inside the probes' shared asyncio loop; the canary submits its message with the same code.
+Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import email.utils
+import re
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
     AUTH_FAILED, PROTOCOL_ERROR, TEMPFAIL, TLS_ERROR, ProbeFailure, reply_status,
@@ -125,9 +129,69 @@ async def authenticate(conn, mechanisms, user, password):
     raise ProbeFailure(TEMPFAIL if 400 <= code < 500 else AUTH_FAILED, describe(code, texts, "AUTH"))
 
 
+async def start_session(session, starttls):
+    """Connect, read the greeting, EHLO, and STARTTLS: how every SMTP conversation starts.
+
+    starttls: True - required (fails when the server does not offer it), False - never,
+    None - when offered. Returns the connection and the capabilities (after TLS, if started).
+    """
+    conn = await session.connect()
+    if session.target["implicit_tls"]:
+        await session.tls()
+    code, texts = await session.phase("banner", read_reply(conn))
+    session.banner = texts[0] if texts else ""
+    if code != 220:
+        raise ProbeFailure(reply_status(code), describe(code, texts, "greeting"))
+    caps = await session.phase("capabilities", ehlo(conn, session.helo_name))
+    offered = "STARTTLS" in capability_map(caps)
+    if starttls and not offered:
+        raise ProbeFailure(TLS_ERROR, "the server does not offer STARTTLS")
+    if offered and starttls is not False:
+        await session.tls(starttls_command(conn))
+        # Capabilities before TLS are void (RFC 3207 4.2); AUTH often appears only now.
+        caps = await session.phase("capabilities", ehlo(conn, session.helo_name))
+    session.capabilities = caps
+    return conn, caps
+
+
+def envelope_address(text):
+    """The address of a From/To value, as MAIL FROM and RCPT TO carry it (smtplib's rules)."""
+    name, address = email.utils.parseaddr(text)
+    if (name, address) == ("", ""):
+        return text if text.strip().startswith("<") else "<%s>" % text
+    return "<%s>" % address
+
+
+def dot_stuffed(payload):
+    """The DATA payload on the wire: lines starting with '.' doubled, then CRLF '.' CRLF.
+    Line ends are sent as given, as smtplib does."""
+    data = re.sub(rb"(?m)^\.", b"..", payload)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+async def mail_from(conn, address):
+    """MAIL FROM for an envelope_address() (<> for bounces); returns (code, texts)."""
+    return await command(conn, "MAIL FROM:" + address)
+
+
+async def rcpt_to(conn, address):
+    return await command(conn, "RCPT TO:" + address)
+
+
+async def data(conn, payload):
+    """DATA, then the payload; returns the server's (code, texts) for whichever came last."""
+    code, texts = await command(conn, "DATA")
+    if code != 354:
+        return code, texts
+    conn.write(dot_stuffed(payload))
+    return await read_reply(conn)
+
+
 async def envelope(conn):
     """MAIL FROM:<> and RSET: would the server take a message now? Nothing is queued."""
-    code, texts = await command(conn, "MAIL FROM:<>")
+    code, texts = await mail_from(conn, "<>")
     if code != 250:
         raise ProbeFailure(reply_status(code), describe(code, texts, "MAIL FROM"))
     await command(conn, "RSET")
@@ -136,21 +200,7 @@ async def envelope(conn):
 async def run(session):
     """The whole SMTP probe for one attempt; raises ProbeFailure on a definite failure."""
     target = session.target
-    conn = await session.connect()
-    if target["implicit_tls"]:
-        await session.tls()
-    code, texts = await session.phase("banner", read_reply(conn))
-    session.banner = texts[0] if texts else ""
-    if code != 220:
-        raise ProbeFailure(reply_status(code), describe(code, texts, "greeting"))
-    caps = await session.phase("capabilities", ehlo(conn, session.helo_name))
-    if target["starttls"]:
-        if "STARTTLS" not in capability_map(caps):
-            raise ProbeFailure(TLS_ERROR, "the server does not offer STARTTLS")
-        await session.tls(starttls_command(conn))
-        # Capabilities before TLS are void (RFC 3207 4.2); AUTH often appears only now.
-        caps = await session.phase("capabilities", ehlo(conn, session.helo_name))
-    session.capabilities = caps
+    conn, caps = await start_session(session, target["starttls"])
     mechanisms = capability_map(caps).get("AUTH")
     if target["user"]:
         if mechanisms is None:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""TLS for probes: client contexts and the verdict on the certificate a server presents.
+"""TLS for the mail clients: client contexts and the verdict on the certificate a server presents.
 
 Chain verification is OpenSSL's (the handshake fails when it does not verify); the host
 name and the dates are checked here from the DER, so a mismatch or an expiry is reported

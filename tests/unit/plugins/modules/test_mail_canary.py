@@ -1,9 +1,7 @@
 """mail_canary as Ansible runs it: argument checks, check mode, changed, failure reporting
-(smtplib/imaplib faked; the real thing is in tests/integration/test_mail_canary.py)."""
+(the servers faked in memory; the real thing is in tests/integration/test_mail_canary.py)."""
 import email
-import imaplib
 import json
-import smtplib
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -11,7 +9,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.continuity.mail.plugins.module_utils._mail import canary
 from ansible_collections.continuity.mail.plugins.modules import mail_canary
 
-from canary_fakes import FakeIMAP, FakeSMTP, reset
+from canary_fakes import FakeIMAP, FakeSMTP, install, reset
 
 PASSWORD = "Unit-canary-Hj5Lz"
 
@@ -19,8 +17,7 @@ PASSWORD = "Unit-canary-Hj5Lz"
 @pytest.fixture(autouse=True)
 def fakes(monkeypatch):
     reset()
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setattr(imaplib, "IMAP4", FakeIMAP)
+    install(monkeypatch)
     monkeypatch.setattr(canary.time, "sleep", lambda seconds: None)
     FakeIMAP.servers = {"192.0.2.20": {"password": PASSWORD}, "192.0.2.21": {"password": PASSWORD}}
 

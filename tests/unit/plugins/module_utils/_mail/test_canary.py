@@ -1,5 +1,5 @@
-"""_mail.canary: message, SMTP submission, IMAP search/delete and the polling loop (smtplib and
-imaplib faked)."""
+"""_mail.canary: message, SMTP submission, IMAP search/delete and the polling loop (the servers
+faked in memory behind the shared SMTP/IMAP client code)."""
 import email
 import re
 import threading
@@ -8,13 +8,13 @@ import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail import canary
 
-from canary_fakes import FakeIMAP, FakeSMTP, reset
+from canary_fakes import FakeIMAP, FakeSMTP, install, reset
 
 
 @pytest.fixture(autouse=True)
-def reset_fakes():
+def fake_servers(monkeypatch):
     reset()
-    yield
+    install(monkeypatch)
 
 
 class Clock:
@@ -59,8 +59,8 @@ def deliver_on(host, after_rounds=0):
 
 def run(monkeypatch, **overrides):
     clock = Clock()
-    result, error = canary.round_trip(params(**overrides), smtp_class=FakeSMTP, imap_class=FakeIMAP,
-                                       clock=clock, sleep=clock.sleep, wall=lambda: 1700000000.0 + clock.now)
+    result, error = canary.round_trip(params(**overrides), clock=clock, sleep=clock.sleep,
+                                      wall=lambda: 1700000000.0 + clock.now)
     result["error"] = error
     return result, clock
 
@@ -75,33 +75,44 @@ def test_token_and_message():
     assert token in message.get_content()
 
 
-def test_server_name_context_overrides_the_connected_address():
-    class Context:
-        def wrap_socket(self, sock, server_hostname=None):
-            return server_hostname
-    assert canary.ServerNameContext(Context(), "mx1.example.test").wrap_socket(None, server_hostname="192.0.2.20") \
-        == "mx1.example.test"
+def test_the_server_name_not_the_connected_address_is_checked_and_sent_as_sni():
+    message = canary.build_message("t1", "a@example.test", "b@example.test", "c", 0)
+    sent = []
+    original = FakeSMTP.starttls
+    FakeSMTP.starttls = lambda self, context=None: sent.append(self) or original(self, context)
+    try:
+        answer = canary.send(message, "192.0.2.20", 25, "always", tls_verify=True,
+                             server_name="mx1.example.test")
+        assert answer["tls"] is True
+        with pytest.raises(canary.CanaryError, match="failed at STARTTLS: certificate .* does not cover"):
+            canary.send(message, "192.0.2.20", 25, "always", tls_verify=True, server_name="mx9.example.test")
+        with pytest.raises(canary.CanaryError, match="failed at STARTTLS: certificate .* does not cover"):
+            canary.send(message, "192.0.2.20", 25, "always", tls_verify=True)
+    finally:
+        FakeSMTP.starttls = original
+    assert FakeSMTP.instances[0].data_sent is not None
+    assert FakeSMTP.instances[1].data_sent is None and FakeSMTP.instances[2].data_sent is None
 
 
 def test_send_uses_starttls_when_offered():
     message = canary.build_message("t1", "a@example.test", "b@example.test", "c", 0)
-    answer = canary.send(message, "192.0.2.20", 25, "auto", smtp_class=FakeSMTP)
+    answer = canary.send(message, "192.0.2.20", 25, "auto")
     assert answer == {"host": "192.0.2.20", "port": 25, "tls": True, "response": "250 2.0.0 Ok: queued as ABC123"}
     assert FakeSMTP.instances[0].log[:3] == ["EHLO", "STARTTLS", "EHLO"]
 
 
 def test_send_without_starttls_and_refusals():
     message = canary.build_message("t1", "a@example.test", "b@example.test", "c", 0)
-    assert canary.send(message, "h", 25, "never", smtp_class=FakeSMTP)["tls"] is False
+    assert canary.send(message, "h", 25, "never")["tls"] is False
     FakeSMTP.offers_starttls = False
     with pytest.raises(canary.CanaryError, match="does not offer STARTTLS"):
-        canary.send(message, "h", 25, "always", smtp_class=FakeSMTP)
+        canary.send(message, "h", 25, "always")
     FakeSMTP.answers = {"RCPT": (550, b"5.1.1 User unknown")}
     with pytest.raises(canary.CanaryError, match="refused the message at RCPT TO: 550 5.1.1 User unknown"):
-        canary.send(message, "h", 25, "auto", smtp_class=FakeSMTP)
+        canary.send(message, "h", 25, "auto")
     FakeSMTP.connect_error = ConnectionRefusedError(111, "Connection refused")
     with pytest.raises(canary.CanaryError, match="SMTP to h:25 failed at connect: ConnectionRefusedError"):
-        canary.send(message, "h", 25, "auto", smtp_class=FakeSMTP)
+        canary.send(message, "h", 25, "auto")
 
 
 def test_found_on_the_expected_server_then_deleted(monkeypatch):
@@ -169,7 +180,7 @@ def test_not_found_within_the_timeout_says_how_often_it_looked(monkeypatch):
 
 def test_a_refused_login_stops_before_sending(monkeypatch):
     FakeIMAP.servers = {"192.0.2.20": {}, "192.0.2.21": {"password": "other"}}
-    result, error = canary.round_trip(params(), smtp_class=FakeSMTP, imap_class=FakeIMAP)
+    result, error = canary.round_trip(params())
     assert FakeSMTP.instances == [] and result["sent_at"] is None
     assert error.startswith("canary %s was not sent: IMAP login as canary@example.test on mx2 refused" % result["token"])
 
@@ -183,8 +194,7 @@ def test_a_dropped_imap_connection_is_reopened(monkeypatch):
 
 
 def test_check_mode_touches_no_server():
-    result, error = canary.round_trip(params(token="fixed-token"), check_mode=True, smtp_class=FakeSMTP,
-                                       imap_class=FakeIMAP)
+    result, error = canary.round_trip(params(token="fixed-token"), check_mode=True)
     assert error is None and FakeSMTP.instances == [] and FakeIMAP.servers == {}
     assert result["token"] == "fixed-token" and "would send fixed-token" in result["msg"]
 
