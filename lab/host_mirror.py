@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print the Debian mirror URL the host's own apt sources use.
 
 The lab image must be built from the same mirror the host already reaches, so the

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A dedicated BIND for the DNS benchmark: container continuity-lab-bench-dns at 172.30.53.50.
 
 Serves ZONES zones bench-NNNN.test (MX 10 mx1.bench.test., 20 mx2.bench.test.; mail CNAME

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """DNS engine benchmark: switch the MX set of 10, 100 and 1000 zones and verify it, three ways,
 side by side in one run on the same BIND (bench_server.py, 172.30.53.50):
 

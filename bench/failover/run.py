@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """RTO per outage kind, beside what plain backup-MX fallback gives a sender.
 
     .venv/bin/python bench/failover/run.py [--kinds refused,blackhole,tempfail] [--window 120]

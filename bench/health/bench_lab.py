@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The health benchmark's endpoints: one extra lab container with hundreds of real listeners.
 
 continuity-lab-bench-health (172.30.53.44, label continuity.mail.lab=bench-health) runs

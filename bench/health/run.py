@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Health benchmark: mail_health vs a wait_for loop vs check_smtp/check_imap, side by side.
 
     .venv/bin/python bench/health/run.py [--sizes 50,200,500] [--keep]

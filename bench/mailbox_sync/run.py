@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mailbox_sync benchmark: the module vs `doveadm sync -A` vs a parallel shell loop, side by side.
 
     .venv/bin/python bench/mailbox_sync/run.py [--sizes 50x20,200x10] [--parallel 8] [--repeat 3] [--keep]

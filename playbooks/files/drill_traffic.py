@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Drill traffic: send uniquely identified messages through a local MTA until told to stop.
 
 Runs on the lab's sender (as a transient systemd unit) while a drill injects an outage and

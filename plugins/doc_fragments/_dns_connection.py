@@ -1,10 +1,9 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options every continuity.mail DNS module shares: the primary server, TSIG, waiting."""
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     DOCUMENTATION = r'''
 options:

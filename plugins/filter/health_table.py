@@ -1,11 +1,7 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity.mail.health_table: render a quorum verdict as one text table per site."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
@@ -59,6 +55,6 @@ def health_table(verdict, group="site"):
     return tables
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {"health_table": health_table}

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity.mail.quorum: combine mail_health results from several vantage points.
 
@@ -7,9 +6,6 @@ A target is down only when a strict majority of ALL vantage points (including th
 could not vote) report it unhealthy: one probe's broken network never triggers a failover.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from collections import Counter
 
@@ -119,6 +115,6 @@ def quorum(results, expected=None, needed=None):
     }
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {"quorum": quorum}

@@ -1,10 +1,6 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 name: reconcile
@@ -122,7 +118,7 @@ def reconcile(listing, expected):
     }
 
 
-class FilterModule(object):
+class FilterModule:
     """continuity.mail reconciliation filter."""
 
     def filters(self):

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """DNS side of the lab for the DNS modules' integration tests: two server implementations.
 
 `bind`: ns1 (BIND primary) and ns2 (BIND secondary by NOTIFY/IXFR) serving the mail
@@ -23,7 +25,7 @@ from labtools import ROOT, Lab
 KNOT_DEFAULTS = os.path.join(ROOT, 'roles', 'lab_knot', 'defaults', 'main.yml')
 
 
-class Backend(object):
+class Backend:
     """One authoritative setup: where updates go, which zones, which servers serve them."""
 
     def __init__(self, name, lab, primary, zones, servers, secondary=None):

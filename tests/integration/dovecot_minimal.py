@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The smallest real Dovecot the sync tests and the sync benchmark run beside the lab:
 passwd-file users (iterable, so `doveadm -A` works), sdbox mailboxes, no IMAP/POP listeners."""
 

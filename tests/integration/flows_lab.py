@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers for the continuity-flow building blocks' integration tests (mailbox_sync,
 mail_canary, outages, secondary modes): run Ansible for real, put real mail into the lab,
 count it in Dovecot."""

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Real broken mail endpoints for the health/queue integration tests, and helpers to run
 continuity.mail modules and playbooks through Ansible against the lab.
 

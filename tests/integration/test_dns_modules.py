@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """dns_rrsets and mx_switch against real servers with TSIG: BIND (ns1 + ns2) and Knot (ns3).
 
 Every test restores the lab state (MX 10 mx1, 20 mx2; mail CNAME mx1; no test names) in

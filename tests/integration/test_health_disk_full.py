@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A primary that greets but cannot take mail (disk full: 452 on MAIL FROM) is down for
 mail_health, so a failover can be decided on it; restored, it is healthy again."""
 from flows_lab import module, playbook

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mail_health against real lab servers and real broken endpoints: each gives its exact status."""
 import pytest
 

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """`ansible-playbook continuity.mail.health` against the lab: targets from the inventory,
 probes from every vantage point, one table per site, non-zero exit when down by quorum."""
 import json

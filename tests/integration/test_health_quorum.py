@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Quorum over the real vantage points (localhost, sender, ns2 via delegate_to): a target cut
 off from one probe by iptables inside that probe stays up; cut off from two, it is down."""
 import contextlib

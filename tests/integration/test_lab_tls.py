@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A re-issued certificate is served on every port of a mail host: SMTP (25), submission
 (587), IMAP with STARTTLS (143) and IMAPS (993). Postfix's smtpd processes and Dovecot keep
 the certificate they loaded, so a change must reload both, whether it comes from a converge

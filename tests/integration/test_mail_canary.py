@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mail_canary against the lab: real SMTP (through the internet sender, or straight to mx1 with
 verified STARTTLS) and real IMAP STARTTLS logins on mx1 and mx2, run from the control node.
 

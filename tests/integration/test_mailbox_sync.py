@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mailbox_sync against the lab: mx2 (where the module runs) <-> mx1 over doveadm TCP.
 
 Real mail is put on each side (SMTP into mx1, LMTP into mx2's Dovecot), the module is run

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lab outages on mx1, each observed the way a sender meets it, then restored exactly.
 
 Every kind is injected with playbooks/outage.yml (one also through `make outage`/`make

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity_preflight against the lab zones and servers: the lab passes; deliberately
 broken inputs (and a real broken TLSA record / MTA-STS policy) give the expected findings."""
 import contextlib

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mail_queue on the lab's secondary (mx2), with real mail queued for real reasons.
 
 Test mail goes to address literals of two sinks on continuity-lab-broken whose gate answers

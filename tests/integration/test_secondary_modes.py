@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The secondary role's relay <-> active switch on the lab's mx2, run through ansible-playbook.
 
 Mail is made to wait in mx2's queue for real: while relaying, mx2 is cut off from mx1's port

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """In-memory SMTP and IMAP servers for mail_canary unit tests.
 
 install() puts them behind _mail.conn.Connection.open, so the canary's real SMTP and IMAP

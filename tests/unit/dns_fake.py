@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """An in-memory authoritative DNS server for unit tests of the DNS engine.
 
 It stands in for the network layer only: the engine's real requests are rendered to wire,
@@ -41,7 +43,7 @@ def make_zone(origin, text=ZONE_TEMPLATE):
     return dns.zone.from_text(text, origin=origin, relativize=False)
 
 
-class FakeServer(object):
+class FakeServer:
     """One authoritative server holding some zones (shared Zone objects stay in sync)."""
 
     def __init__(self, zones, keys=None, refuse_updates=False, authoritative=True):
@@ -162,7 +164,7 @@ class FakeServer(object):
         return dns.rcode.NOERROR
 
 
-class FakeNetwork(object):
+class FakeNetwork:
     """Endpoints (host, port) to FakeServers; hand connection() to the engine as Connection."""
 
     def __init__(self):
@@ -192,7 +194,7 @@ def patched_network(monkeypatch):
     return network
 
 
-class FakeConnection(object):
+class FakeConnection:
 
     def __init__(self, network, endpoint, protocol, timeout, key):
         self.network = network

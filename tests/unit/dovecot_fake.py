@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Two Dovecot servers as doveadm sees them, for mailbox_sync unit tests."""
 import collections
 import threading

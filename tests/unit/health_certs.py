@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test certificates for the health probes: a throwaway CA and leaf certificates with
 chosen names and validity (expired, wrong name, soon to expire). Used by unit tests and
 by the integration fixtures that build broken endpoints."""

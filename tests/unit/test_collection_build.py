@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The built collection ships only what users run, and everything it uses resolves: every
 FQCN in the shipped playbooks and roles belongs to ansible.builtin, continuity.mail or a
 collection named in galaxy.yml's dependencies (and every named dependency is used)."""

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The product, end to end: real outages, real traffic, failover and failback in the lab.
 
 Each test runs the collection's playbooks exactly as an operator would (ansible-playbook

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The DNS engine both DNS modules share: read, check, apply per zone, wait, report.
 
@@ -26,7 +25,7 @@ from ansible_collections.continuity.mail.plugins.module_utils._dns.update import
 from ansible_collections.continuity.mail.plugins.module_utils._dns.wait import wait_for_servers
 
 
-class Outcome(object):
+class Outcome:
     """Per-zone status of a run: unchanged, would_change (check mode), applied or failed."""
 
     def __init__(self, changes):
@@ -70,7 +69,7 @@ def diff(changes):
     return dict((side, '\n'.join(text) + '\n' if text else '') for side, text in lines.items())
 
 
-class Engine(object):
+class Engine:
     """One run against one primary server (settings from options.settings_from_params)."""
 
     def __init__(self, settings):

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What continuity.mail.mx_switch does: MX (and client name) semantics on the DNS engine.
 
@@ -44,7 +43,7 @@ def switch_spec():
     )
 
 
-class Request(object):
+class Request:
     """The checked options; names without a dot (V(mx2)) are taken inside each domain."""
 
     def __init__(self, params):

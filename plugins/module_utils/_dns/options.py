@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Argument specs shared by the DNS modules (documented in doc fragment _dns_connection),
 and the checked settings built from them."""
@@ -29,7 +28,7 @@ def wait_spec():
     )
 
 
-class Settings(object):
+class Settings:
     """Where and how to talk to the primary, and what to wait for."""
 
     def __init__(self, endpoint, protocol, timeout, key, wait, wait_servers, wait_timeout):

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read zones and RRsets from the primary and describe the changes to make.
 
@@ -21,7 +20,7 @@ from ansible_collections.continuity.mail.plugins.module_utils._dns.wire import T
 DEFAULT_TTL = 3600
 
 
-class State(object):
+class State:
     """An RRset: ttl (None when it does not exist) and its Values, sorted canonically."""
     __slots__ = ('ttl', 'values', '_texts')
 
@@ -50,7 +49,7 @@ class State(object):
         return {'ttl': self.ttl, 'values': self.texts(rdtype)}
 
 
-class Change(object):
+class Change:
     """One RRset of one zone: as read, as wanted, and what the caller said it must be now."""
 
     def __init__(self, zone, name, rdtype, before, after, expect=None):
@@ -84,7 +83,7 @@ class Change(object):
                 for text in state.texts(self.rdtype)]
 
 
-class Reading(object):
+class Reading:
     """What the primary serves now: the zone of each located name and each RRset read."""
 
     def __init__(self):

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What continuity.mail.dns_rrsets does with its rrsets list, on top of the engine."""
 
@@ -23,7 +22,7 @@ def rrset_spec():
     )
 
 
-class Wanted(object):
+class Wanted:
     """One checked entry of rrsets."""
 
     def __init__(self, index, item):

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Exchange many DNS messages with one server quickly and say clearly what went wrong.
 
@@ -66,10 +65,10 @@ class DNSError(Exception):
         self.server = server
         self.code = code
         self.detail = detail
-        super(DNSError, self).__init__('%s: %s (%s)' % (server, detail, code))
+        super().__init__('%s: %s (%s)' % (server, detail, code))
 
 
-class Endpoint(object):
+class Endpoint:
     """A server address; label is what messages show (the port only when it is not 53)."""
 
     def __init__(self, host, port=53):
@@ -96,7 +95,7 @@ def rcode_error(server, rcode, context):
     return DNSError(server, name, '%s: %s' % (context, RCODE_MEANING.get(name, 'error')))
 
 
-class MessageRequest(object):
+class MessageRequest:
     """A dnspython message (an UPDATE, or a query that must be signed) sent with TSIG."""
 
     def __init__(self, message):
@@ -131,7 +130,7 @@ class MessageRequest(object):
         return response
 
 
-class Connection(object):
+class Connection:
     """One server, one protocol; not thread-safe (use one per thread)."""
 
     def __init__(self, endpoint, protocol='tcp', timeout=10.0, key=None):

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TSIG (RFC 8945) HMAC signing of UPDATEs and checking of their answers, on raw wire.
 
@@ -43,7 +42,7 @@ WE_FOUND = {
 }
 
 
-class Signer(object):
+class Signer:
     """One key: name, algorithm and secret as wire-ready bytes."""
 
     def __init__(self, key_name_wire, algorithm, secret):
@@ -110,7 +109,7 @@ class Signer(object):
         return None
 
 
-class TsigKey(object):
+class TsigKey:
     """A TSIG key as both dnspython (for the odd signed query) and this module need it."""
 
     def __init__(self, key):

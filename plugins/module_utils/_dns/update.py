@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One zone's guarded RFC 2136 UPDATE, rendered straight to wire and TSIG-signed.
 
@@ -22,7 +21,7 @@ _HEADER = struct.Struct('!HHHHHH')
 _RR = struct.Struct('!HHIH')
 
 
-class UpdateReply(object):
+class UpdateReply:
     """The rcode of an UPDATE's answer (its TSIG already checked)."""
     __slots__ = ('rcode',)
 
@@ -34,7 +33,7 @@ def _rr(owner, rdtype, rdclass, ttl, rdata=b''):
     return owner + _RR.pack(rdtype, rdclass, ttl, len(rdata)) + rdata
 
 
-class UpdateRequest(object):
+class UpdateRequest:
     """The UPDATE for one zone and its Changes (only changed ones and those with expect)."""
     is_update = True
 

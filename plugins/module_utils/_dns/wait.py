@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Wait until every authoritative server serves the new data.
 
@@ -37,7 +36,7 @@ def serial_at_least(serial, target):
     return serial is not None and ((serial - target) & 0xFFFFFFFF) < 0x80000000
 
 
-class ServerState(object):
+class ServerState:
     """Where one server stands: its serial per zone and the zones still lagging."""
 
     def __init__(self, endpoint):

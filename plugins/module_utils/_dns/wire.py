@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) continuity.mail developers
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Plain (unsigned) DNS queries rendered and parsed without building dnspython objects.
 
@@ -35,7 +34,7 @@ class WireError(ValueError):
     pass
 
 
-class Record(object):
+class Record:
     """One RR: owner (canonical wire name), rdtype, ttl, and its rdata as a Value."""
     __slots__ = ('owner', 'rdtype', 'ttl', 'value')
 
@@ -63,7 +62,7 @@ class Value(tuple):
         return self[1]
 
 
-class Reply(object):
+class Reply:
     """The parts of an answer the planner and the waiter look at."""
     __slots__ = ('rcode', 'aa', 'tc', 'answer', 'authority')
 
@@ -195,7 +194,7 @@ def to_text(rdtype, value):
     return text
 
 
-class FastQuery(object):
+class FastQuery:
     """An unsigned, non-recursive IN query for one name and type."""
     __slots__ = ('qname', 'rdtype', '_question', '_sections')
     is_update = False

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Canary mail: send one uniquely tagged message by SMTP, find it over IMAP, delete it.
 
@@ -7,9 +6,6 @@ SMTP, IMAP and TLS are the mail clients of this package (smtp, imap, session), t
 the health probes use. Standard library only: this also runs on probe hosts.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import asyncio
 import email.message

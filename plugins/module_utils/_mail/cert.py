@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read an X.509 certificate (DER) and match it against a host name.
 
@@ -8,9 +7,6 @@ must still be reported (subject, not_after), so the few fields we need are read 
 DER directly. Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import ipaddress

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One line-oriented TCP connection to a mail server, upgradable to TLS in place.
 
@@ -8,9 +7,6 @@ that Debian ships: loop.start_tls() re-wraps the transport and this protocol kee
 receiving the decrypted bytes. Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import asyncio
 

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The IMAP client: response framing, CAPABILITY, STARTTLS, login, SELECT/EXAMINE, UID
 SEARCH/STORE/EXPUNGE, and the health probe's dialog (imap, imaps).
@@ -9,9 +8,6 @@ The probe opens the mailbox with EXAMINE (the read-only SELECT) so it never chan
 Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import base64
 import itertools

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One conversation with a mail server: the connection, per-phase timings and what was learnt.
 
@@ -9,9 +8,6 @@ attempt is one Session; so is the canary's submission, and each of its IMAP logi
 Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import asyncio
 import ipaddress

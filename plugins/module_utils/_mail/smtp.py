@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The SMTP client: reply framing, EHLO, STARTTLS, AUTH, the mail transaction, and the
 health probe's dialog (smtp, submission, smtps).
@@ -9,9 +8,6 @@ inside the probes' shared asyncio loop; the canary submits its message with the 
 Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import base64
 import email.utils

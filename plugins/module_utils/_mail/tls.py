@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TLS for the mail clients: client contexts and the verdict on the certificate a server presents.
 
@@ -8,9 +7,6 @@ name and the dates are checked here from the DER, so a mismatch or an expiry is 
 with the certificate's details. Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import os

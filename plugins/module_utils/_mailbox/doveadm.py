@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """doveadm for mailbox synchronisation: where the other Dovecot is, the command lines, running
 them, and reading their output. The sync logic itself is in dsync.
@@ -10,9 +9,6 @@ two servers hold the same messages exactly when their sets are equal.
 Standard library only: this runs on the mail hosts.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import collections
 import os

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Two-way mailbox synchronisation with `doveadm sync` for many users: bulk runs, per-user
 retries, verification, results.
@@ -21,9 +20,6 @@ gives `changed`, the per-side counts and `in_sync`.
 Standard library only: this runs on the mail hosts.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import concurrent.futures
 import hashlib

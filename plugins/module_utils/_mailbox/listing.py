@@ -1,14 +1,10 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """List messages (Message-ID per user and mailbox) on a Dovecot server through doveadm.
 
 Standard library only: this runs on the mail hosts.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 FIELDS = ("user", "mailbox", "guid", "date.saved", "hdr.message-id")
 

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity_preflight: is each domain ready to fail over? DNS, SMTP/TLS, MTA-STS, SPF,
 TLSA, recipient lists and TTLs, as findings with a severity and a fix.
@@ -7,9 +6,6 @@ TLSA, recipient lists and TTLs, as findings with a severity and a fix.
 SMTP and TLS are judged by the same probe engine as mail_health (_probe.engine), never a copy.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe import engine
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.dns import DnsLookupError

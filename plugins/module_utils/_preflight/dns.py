@@ -1,14 +1,10 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read-only DNS lookups for continuity_preflight (control node, dnspython).
 
 Every answer is cached for the run: the same MX host is asked about by several checks.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 try:
     import dns.exception

@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MTA-STS (RFC 8461): parse a policy and match MX names against its mx: patterns.
 
@@ -7,9 +6,6 @@ A secondary MX missing from an enforced policy is the classic silent failover br
 senders that honour MTA-STS refuse to deliver to it exactly when the primary is down.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.module_utils.urls import open_url
 

@@ -1,12 +1,8 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Preflight checks on what a domain publishes or promises beyond MX: its MTA-STS policy,
 its SPF record, and the recipients the secondary accepts."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.mtasts import (
     fetch, mx_matches, parse_policy, policy_url,

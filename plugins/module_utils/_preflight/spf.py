@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Would SPF (RFC 7208) let this address send for this domain?
 
@@ -7,9 +6,6 @@ Evaluates ip4, ip6, a, mx, include, redirect and all with the RFC's 10-lookup li
 macros, exists and ptr are not evaluated (a record using them is reported as such).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 
@@ -19,7 +15,7 @@ LOOKUP_LIMIT = 10
 
 class SpfError(Exception):
     def __init__(self, result, message):
-        super(SpfError, self).__init__(message)
+        super().__init__(message)
         self.result = result
 
 

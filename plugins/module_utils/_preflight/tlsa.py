@@ -1,11 +1,7 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """DANE (RFC 6698/7672): does a TLSA record set match the certificate a server presents?"""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import binascii
 import hashlib

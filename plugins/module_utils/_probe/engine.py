@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The probe engine: every target on one asyncio loop, bounded concurrency, rise/fall.
 
@@ -7,9 +6,6 @@ Used by mail_health (on probe vantage points) and continuity_preflight (on the c
 node), so both judge a server the same way. Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import asyncio
 import ssl

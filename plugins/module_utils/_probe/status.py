@@ -1,14 +1,10 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Probe outcomes: the fixed status vocabulary and the exception that carries one.
 
 Standard library only: this runs on probe vantage points (bare Debian python3).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import errno
 import socket
@@ -40,7 +36,7 @@ class ProbeFailure(Exception):
     """A probe ended with a definite non-ok status in a known phase."""
 
     def __init__(self, status, message):
-        super(ProbeFailure, self).__init__(message)
+        super().__init__(message)
         self.status = status
         self.message = message
 

@@ -1,14 +1,10 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Probe targets: defaults per protocol and validation, before any connection is made.
 
 Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DEFAULT_PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "imap": 143, "imaps": 993}
 PROTOCOLS = tuple(DEFAULT_PORTS)

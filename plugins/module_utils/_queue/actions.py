@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Postfix queue commands (postqueue, postsuper, postconf) behind one small class.
 
@@ -7,9 +6,6 @@ Messages are only ever moved or rescheduled, never deleted: losing mail is a bug
 Standard library only.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 

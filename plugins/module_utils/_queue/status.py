@@ -1,5 +1,4 @@
-# -*- coding: utf-8 -*-
-# Copyright: continuity.mail contributors
+# Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Postfix queue as data: `postqueue -j` lines, counts, ages, deferral reasons, and
 which messages an action selects. No commands run here (see actions).
@@ -7,9 +6,6 @@ which messages an action selects. No commands run here (see actions).
 Standard library only: mail_queue runs on the mail servers themselves.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import re

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every plugin's documentation is valid YAML with the keys ansible-doc needs, and every doc
 fragment a module extends exists. (ansible-test sanity checks docs against argument specs;
 this catches a broken YAML string in seconds, before the sanity run.)"""

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mail_canary as Ansible runs it: argument checks, check mode, changed, failure reporting
 (the servers faked in memory; the real thing is in tests/integration/test_mail_canary.py)."""
 import email

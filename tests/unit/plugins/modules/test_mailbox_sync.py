@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mailbox_sync as Ansible runs it: argument checks, check mode, diff, failure reporting
 (doveadm faked; the real thing is in tests/integration/test_mailbox_sync.py)."""
 import collections

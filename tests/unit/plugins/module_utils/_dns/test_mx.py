@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mx_switch planning on the engine, against in-memory servers."""
 import dns.name
 import dns.rdataset

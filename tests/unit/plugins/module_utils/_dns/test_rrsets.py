@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """dns_rrsets on the engine, against in-memory servers (network layer replaced, wire kept)."""
 import dns.name
 import dns.rcode
@@ -317,7 +319,7 @@ def test_ns_names_outside_the_primary_resolve_through_the_system(net, monkeypatc
     _external_ns(net)
     asked = []
 
-    class Address(object):
+    class Address:
         address = SECONDARY
 
     def resolve(name, rdtype, lifetime, **kwargs):

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pipelined transport against small loopback servers that misbehave on purpose."""
 import socket
 import struct
@@ -24,7 +26,7 @@ def answer(wire, truncate=False):
     return response.to_wire()
 
 
-class TCPServer(object):
+class TCPServer:
     """Answers length-prefixed messages; can reverse order, close early or stay silent."""
 
     def __init__(self, reverse_batch=1, close_after=None, silent=False):
@@ -73,7 +75,7 @@ class TCPServer(object):
         self.sock.close()
 
 
-class UDPServer(object):
+class UDPServer:
     """Drops the first copy of each query id, or marks answers truncated."""
 
     def __init__(self, drop_first=False, truncate=False):

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """_mail.canary: message, SMTP submission, IMAP search/delete and the polling loop (the servers
 faked in memory behind the shared SMTP/IMAP client code)."""
 import email

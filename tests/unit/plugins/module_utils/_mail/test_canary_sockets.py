@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """_mail.canary over real loopback sockets and verified TLS: SMTP submission (STARTTLS, DATA
 framing), then IMAP (STARTTLS, AUTHENTICATE, SELECT, NOOP, UID SEARCH/STORE/EXPUNGE, LOGOUT)
 on the per-server event loops the polling threads drive."""

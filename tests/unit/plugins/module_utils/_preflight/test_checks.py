@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from ansible_collections.continuity.mail.plugins.module_utils._preflight import checks
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.dns import Answer
 

@@ -1,3 +1,5 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """SPF evaluation against DNS data given as dicts."""
 import pytest
 
@@ -24,7 +26,6 @@ class FakeLookup:
     def mx(self, name):
         self.asked.append(("MX", name))
         return self._mx.get(name, []), 60
-
 
 
 SPF_DNS = FakeLookup(
