@@ -58,6 +58,8 @@ smoke: lab
 	$(PLAYBOOK) playbooks/drill.yml -e mode=non_disruptive
 
 lint: venv
+	ruff check .
+	ruff format --check .
 	yamllint -s .
 	ansible-lint --profile production
 	bash tests/sanity.sh
