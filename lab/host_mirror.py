@@ -7,6 +7,7 @@ The lab image must be built from the same mirror the host already reaches, so th
 mirror is read from /etc/apt (one-line ``.list`` and deb822 ``.sources`` files) and
 never hard-coded. ``LAB_MIRROR`` in the environment overrides the detection.
 """
+
 import glob
 import os
 import sys
@@ -65,5 +66,7 @@ def find_mirror():
 if __name__ == "__main__":
     mirror = find_mirror()
     if not mirror:
-        sys.exit("lab: no Debian mirror for %s found in /etc/apt sources; set LAB_MIRROR=<url>" % SUITE)
+        sys.exit(
+            "lab: no Debian mirror for %s found in /etc/apt sources; set LAB_MIRROR=<url>" % SUITE
+        )
     print(mirror)

@@ -14,6 +14,7 @@ For each outage kind, in one run on the lab:
 Prints a Markdown table for docs/benchmarks.md. Timings are measurements, never test
 thresholds.
 """
+
 import argparse
 import imaplib
 import json
@@ -33,8 +34,14 @@ from labtools import Lab, imap_search  # noqa: E402  pylint: disable=wrong-impor
 def playbook(*args):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
     env["PATH"] = os.path.join(ROOT, ".venv", "bin") + os.pathsep + env["PATH"]
-    result = subprocess.run(["ansible-playbook"] + list(args), cwd=ROOT, env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["ansible-playbook"] + list(args),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         sys.exit("ansible-playbook %s failed:\n%s" % (" ".join(args), result.stdout[-3000:]))
     return result
@@ -43,8 +50,15 @@ def playbook(*args):
 def drill(kind):
     with tempfile.TemporaryDirectory() as reports:
         started = time.time()
-        playbook("playbooks/drill.yml", "-e", "mode=full", "-e", "outage=" + kind,
-                 "-e", "drill_reports_dir=" + reports)
+        playbook(
+            "playbooks/drill.yml",
+            "-e",
+            "mode=full",
+            "-e",
+            "outage=" + kind,
+            "-e",
+            "drill_reports_dir=" + reports,
+        )
         folder = os.path.join(reports, os.listdir(reports)[0])
         with open(os.path.join(folder, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
@@ -84,8 +98,11 @@ def backup_mx_only(lab, kind, window):
     try:
         token = "bench-backup-mx-" + uuid.uuid4().hex
         started = time.time()
-        lab.exec("sender", "swaks --to alice@example.test --from bench@example.net --server 127.0.0.1 "
-                 "--header 'Subject: %s'" % token)
+        lab.exec(
+            "sender",
+            "swaks --to alice@example.test --from bench@example.net --server 127.0.0.1 "
+            "--header 'Subject: %s'" % token,
+        )
         accepted = None
         readable = None
         rounds = 0
@@ -113,8 +130,12 @@ def backup_mx_only(lab, kind, window):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kinds", default="refused,blackhole,tempfail")
-    parser.add_argument("--window", type=int, default=120,
-                        help="seconds to watch for the message during a backup-MX-only outage")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=120,
+        help="seconds to watch for the message during a backup-MX-only outage",
+    )
     args = parser.parse_args()
     lab = Lab()
     if not lab.running():
@@ -125,17 +146,37 @@ def main():
         theirs = backup_mx_only(lab, kind, args.window)
         rows.append((kind, ours, theirs))
         print(kind, ours, theirs, file=sys.stderr)
-    print("| outage | continuity.mail RTO (outage -> canary readable on the secondary) | of which detection by quorum"
-          " | of which decision, lock, switch, DNS wait, canary | drill messages sent / lost / duplicated"
-          " | backup MX only: sender's delay until the backup MX accepts | backup MX only: readable by the user |")
+    print(
+        "| outage | continuity.mail RTO (outage -> canary readable on the secondary) | of which detection by quorum"
+        " | of which decision, lock, switch, DNS wait, canary | drill messages sent / lost / duplicated"
+        " | backup MX only: sender's delay until the backup MX accepts | backup MX only: readable by the user |"
+    )
     print("|---|---|---|---|---|---|---|")
     for kind, ours, theirs in rows:
-        accepted = "%.1f s" % theirs["accepted"] if theirs["accepted"] is not None else "not within %d s" % args.window
-        readable = ("%.1f s" % theirs["readable"] if theirs["readable"] is not None
-                    else "not within %d s (queued until the primary returns)" % args.window)
-        print("| %s | **%.1f s** | %.1f s | %.1f s | %d / %d / %d | %s | %s |" % (
-            kind, ours["rto"], ours["detect"], ours["act"], ours["messages"]["sent"],
-            ours["messages"]["lost"], ours["messages"]["duplicated"], accepted, readable))
+        accepted = (
+            "%.1f s" % theirs["accepted"]
+            if theirs["accepted"] is not None
+            else "not within %d s" % args.window
+        )
+        readable = (
+            "%.1f s" % theirs["readable"]
+            if theirs["readable"] is not None
+            else "not within %d s (queued until the primary returns)" % args.window
+        )
+        print(
+            "| %s | **%.1f s** | %.1f s | %.1f s | %d / %d / %d | %s | %s |"
+            % (
+                kind,
+                ours["rto"],
+                ours["detect"],
+                ours["act"],
+                ours["messages"]["sent"],
+                ours["messages"]["lost"],
+                ours["messages"]["duplicated"],
+                accepted,
+                readable,
+            )
+        )
 
 
 if __name__ == "__main__":

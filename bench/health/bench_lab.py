@@ -7,6 +7,7 @@ Postfix with one smtpd service per SMTP and per submission port and Dovecot with
 listener per IMAP port, all with STARTTLS and a certificate from a throwaway bench CA, and
 one mailbox user per IMAP endpoint. Dead endpoints are ports nobody listens on.
 """
+
 import os
 import subprocess
 import sys
@@ -99,27 +100,62 @@ service imap-login {
 
 
 def sh(command, input_text=None, check=True):
-    result = subprocess.run(["docker", "exec", "-i", NAME, "bash", "-c", command], input=input_text,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["docker", "exec", "-i", NAME, "bash", "-c", command],
+        input=input_text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check and result.returncode != 0:
         raise RuntimeError("%s: %s%s" % (command, result.stdout, result.stderr))
     return result.stdout
 
 
 def running():
-    out = subprocess.run(["docker", "ps", "--filter", "name=^%s$" % NAME, "--format", "{{.Names}}"],
-                         capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(
+        ["docker", "ps", "--filter", "name=^%s$" % NAME, "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     return NAME in out.split()
 
 
 def up(smtp, submission, imap, workdir):
     """(Re)create the container with exactly this many listeners; returns the CA path."""
     subprocess.run(["docker", "rm", "-f", NAME], capture_output=True, check=False)
-    subprocess.run(["docker", "run", "-d", "--name", NAME, "--hostname", "bench-health", "--label", LABEL,
-                    "--network", "continuity-lab", "--ip", IP, "--tmpfs", "/run", "--tmpfs", "/run/lock",
-                    "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--cap-add", "NET_ADMIN",
-                    "--stop-signal", "SIGRTMIN+3", "continuity-lab:latest", "/lib/systemd/systemd"],
-                   capture_output=True, check=True)
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            NAME,
+            "--hostname",
+            "bench-health",
+            "--label",
+            LABEL,
+            "--network",
+            "continuity-lab",
+            "--ip",
+            IP,
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+            "--cap-add",
+            "NET_ADMIN",
+            "--stop-signal",
+            "SIGRTMIN+3",
+            "continuity-lab:latest",
+            "/lib/systemd/systemd",
+        ],
+        capture_output=True,
+        check=True,
+    )
     for _ in range(90):
         state = sh("systemctl is-system-running", check=False).strip()
         if state in ("running", "degraded"):
@@ -132,25 +168,38 @@ def up(smtp, submission, imap, workdir):
     write_pair(folder, "bench", *make_leaf(ca, [SERVER_NAME, IP]))
     sh("mkdir -p /etc/ssl/bench")
     for name in ("bench.crt", "bench.key"):
-        subprocess.run(["docker", "cp", str(folder / name), "%s:/etc/ssl/bench/" % NAME], check=True)
+        subprocess.run(
+            ["docker", "cp", str(folder / name), "%s:/etc/ssl/bench/" % NAME], check=True
+        )
     sh("chmod 644 /etc/ssl/bench/bench.crt; chmod 600 /etc/ssl/bench/bench.key")
 
     master = ["%d inet n - n - - smtpd" % (SMTP_BASE + n) for n in range(smtp)]
-    master += ["%d inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt "
-               "-o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes" % (SUBMISSION_BASE + n)
-               for n in range(submission)]
+    master += [
+        "%d inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt "
+        "-o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes" % (SUBMISSION_BASE + n)
+        for n in range(submission)
+    ]
     sh("cat > /etc/postfix/main.cf", MAIN_CF)
-    sh("sed '/^smtp      inet/d' /etc/postfix/master.cf.proto > /etc/postfix/master.cf && "
-       "cat >> /etc/postfix/master.cf", "\n".join(master) + "\n")
+    sh(
+        "sed '/^smtp      inet/d' /etc/postfix/master.cf.proto > /etc/postfix/master.cf && "
+        "cat >> /etc/postfix/master.cf",
+        "\n".join(master) + "\n",
+    )
 
-    listeners = "\n".join("  inet_listener imap_%d {\n    port = %d\n  }" % (n, IMAP_BASE + n)
-                          for n in range(imap))
+    listeners = "\n".join(
+        "  inet_listener imap_%d {\n    port = %d\n  }" % (n, IMAP_BASE + n) for n in range(imap)
+    )
     sh("cat > /etc/dovecot/dovecot.conf", DOVECOT.replace("@LISTENERS@", listeners))
     digest = sh("doveadm pw -s SHA512-CRYPT -p '%s'" % PASSWORD).strip()
     users = "".join("%s:%s::::::\n" % (user(n), digest) for n in range(imap))
-    sh("cat > /etc/dovecot/users && chmod 640 /etc/dovecot/users && chgrp dovecot /etc/dovecot/users", users)
-    sh("groupadd -g 5000 vmail && useradd -u 5000 -g 5000 -d /var/vmail -M vmail && "
-       "mkdir -p /var/vmail && chown vmail:vmail /var/vmail")
+    sh(
+        "cat > /etc/dovecot/users && chmod 640 /etc/dovecot/users && chgrp dovecot /etc/dovecot/users",
+        users,
+    )
+    sh(
+        "groupadd -g 5000 vmail && useradd -u 5000 -g 5000 -d /var/vmail -M vmail && "
+        "mkdir -p /var/vmail && chown vmail:vmail /var/vmail"
+    )
     sh("postfix check && systemctl start dovecot && systemctl start postfix")
     return str(ca_path)
 

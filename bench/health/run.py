@@ -11,6 +11,7 @@ with every tool, one after another, and prints a Markdown table with times and r
 Results also go to reports/bench-health.json. The container is removed afterwards unless
 --keep is given.
 """
+
 import argparse
 import json
 import os
@@ -49,8 +50,13 @@ def endpoints(size):
 def health_targets(points, login=True):
     targets = []
     for protocol, port, user in points:
-        target = {"name": "%s-%d" % (protocol, port), "host": bench_lab.IP, "port": port,
-                  "protocol": protocol, "server_name": bench_lab.SERVER_NAME}
+        target = {
+            "name": "%s-%d" % (protocol, port),
+            "host": bench_lab.IP,
+            "port": port,
+            "protocol": protocol,
+            "server_name": bench_lab.SERVER_NAME,
+        }
         if user and login:
             target.update(user=user, password=bench_lab.PASSWORD)
         targets.append(target)
@@ -63,19 +69,34 @@ def playbook(name, extra, workdir):
     vars_file = os.path.join(workdir, "vars-%s.json" % name)
     with open(vars_file, "w") as handle:
         json.dump(extra, handle)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+    )
     env["PATH"] = str(ROOT / ".venv" / "bin") + os.pathsep + env["PATH"]
     start = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", str(HERE / (name + ".yml")), "-e", "@" + vars_file],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["ansible-playbook", str(HERE / (name + ".yml")), "-e", "@" + vars_file],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         raise RuntimeError("%s failed: %s%s" % (name, proc.stdout[-3000:], proc.stderr[-3000:]))
     result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     if "summary" in result:  # mail_health
-        return elapsed, {"ok": result["summary"]["healthy"], "failed": result["summary"]["unhealthy"],
-                         "by_status": result["summary"]["by_status"], "module_ms": result["elapsed_ms"]}
+        return elapsed, {
+            "ok": result["summary"]["healthy"],
+            "failed": result["summary"]["unhealthy"],
+            "by_status": result["summary"]["by_status"],
+            "module_ms": result["elapsed_ms"],
+        }
     seen = [bool(r.get("match_groups") is not None) for r in result["results"]]
     return elapsed, {"ok": sum(seen), "failed": len(seen) - sum(seen)}
 
@@ -86,8 +107,12 @@ def check_loop(points, jobs, workdir):
         for protocol, port, _user in points:
             handle.write("%s %s %d\n" % (protocol, bench_lab.IP, port))
     start = time.monotonic()
-    proc = subprocess.run(["bash", str(HERE / "check_loop.sh"), tsv, str(jobs), str(TIMEOUT)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["bash", str(HERE / "check_loop.sh"), tsv, str(jobs), str(TIMEOUT)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.monotonic() - start
     ok, failed = (int(x) for x in proc.stdout.split())
     return elapsed, {"ok": ok, "failed": failed}
@@ -102,24 +127,39 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-health-")
     _, _, _, (smtp, submission, imap) = endpoints(max(sizes))
-    print("building %s: %d SMTP, %d submission, %d IMAP listeners" % (bench_lab.NAME, smtp, submission, imap))
+    print(
+        "building %s: %d SMTP, %d submission, %d IMAP listeners"
+        % (bench_lab.NAME, smtp, submission, imap)
+    )
     ca_path = bench_lab.up(smtp, submission, imap, workdir)
     rows = []
     try:
         # Warm-up (not measured): Postfix spawns one smtpd per listener on first contact.
         points, _, _, _ = endpoints(max(sizes))
-        playbook("mail_health", {"bench_targets": health_targets(points), "bench_ca_path": ca_path}, workdir)
+        playbook(
+            "mail_health",
+            {"bench_targets": health_targets(points), "bench_ca_path": ca_path},
+            workdir,
+        )
         for size in sizes:
             points, live, dead, mix = endpoints(size)
             row = {"size": size, "live": live, "dead": dead, "mix": mix}
-            row["mail_health"] = playbook("mail_health", {"bench_targets": health_targets(points),
-                                                          "bench_ca_path": ca_path}, workdir)
+            row["mail_health"] = playbook(
+                "mail_health",
+                {"bench_targets": health_targets(points), "bench_ca_path": ca_path},
+                workdir,
+            )
             # The same without IMAP logins: about the depth check_smtp/check_imap reach.
-            row["mail_health_nologin"] = playbook("mail_health", {
-                "bench_targets": health_targets(points, login=False), "bench_ca_path": ca_path}, workdir)
+            row["mail_health_nologin"] = playbook(
+                "mail_health",
+                {"bench_targets": health_targets(points, login=False), "bench_ca_path": ca_path},
+                workdir,
+            )
             row["check_parallel"] = check_loop(points, args.jobs, workdir)
             row["check_loop"] = check_loop(points, 1, workdir)
-            row["wait_for"] = playbook("wait_for", {"bench_targets": health_targets(points)}, workdir)
+            row["wait_for"] = playbook(
+                "wait_for", {"bench_targets": health_targets(points)}, workdir
+            )
             rows.append(row)
             print(json.dumps(row), flush=True)
     finally:
@@ -133,10 +173,12 @@ def main():
 
 def table(rows, jobs):
     """Markdown: wall time per tool; ratios are against mail_health's whole playbook run."""
-    head = ("| endpoints (dead) | mail_health, full depth: module / whole playbook "
-            "| mail_health, no IMAP login: module / playbook "
-            "| check_smtp + check_imap, `xargs -P %d` | check_smtp + check_imap, loop "
-            "| `wait_for` loop |" % jobs)
+    head = (
+        "| endpoints (dead) | mail_health, full depth: module / whole playbook "
+        "| mail_health, no IMAP login: module / playbook "
+        "| check_smtp + check_imap, `xargs -P %d` | check_smtp + check_imap, loop "
+        "| `wait_for` loop |" % jobs
+    )
     lines = [head, "|---|---|---|---|---|---|"]
     for row in rows:
         base = row["mail_health"][0]
@@ -148,9 +190,19 @@ def table(rows, jobs):
         def other(key):
             seconds, seen = row[key]
             return "%.1f s = %.1fx (%d ok)" % (seconds, seconds / base, seen["ok"])
-        lines.append("| %d (%d) | %s | %s | %s | %s | %s |" % (
-            row["size"], row["dead"], health("mail_health"), health("mail_health_nologin"),
-            other("check_parallel"), other("check_loop"), other("wait_for")))
+
+        lines.append(
+            "| %d (%d) | %s | %s | %s | %s | %s |"
+            % (
+                row["size"],
+                row["dead"],
+                health("mail_health"),
+                health("mail_health_nologin"),
+                other("check_parallel"),
+                other("check_loop"),
+                other("wait_for"),
+            )
+        )
     return "\n".join(lines)
 
 

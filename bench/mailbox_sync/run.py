@@ -19,6 +19,7 @@ round leaves them different is reported as such. Prints a Markdown table with ti
 to `doveadm sync -A`; results also go to reports/bench-mailbox-sync.json. The containers are
 removed afterwards unless --keep is given.
 """
+
 import argparse
 import json
 import os
@@ -57,10 +58,18 @@ for user in users:
 
 
 def sh(container, script, input_text=None, check=True, timeout=1800):
-    proc = subprocess.run(["docker", "exec", "-i", container, "bash", "-c", script], input=input_text,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        ["docker", "exec", "-i", container, "bash", "-c", script],
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise RuntimeError("%s: %s failed: %s %s" % (container, script[:200], proc.stdout, proc.stderr))
+        raise RuntimeError(
+            "%s: %s failed: %s %s" % (container, script[:200], proc.stdout, proc.stderr)
+        )
     return proc
 
 
@@ -75,47 +84,96 @@ def users_for(count):
 def start(users):
     for name, ip in IPS.items():
         docker("rm", "-f", name, check=False)
-        docker("run", "-d", "--name", name, "--hostname", name.rsplit("-", 1)[-1], "--label", LABEL,
-               "--tmpfs", "/run", "--tmpfs", "/run/lock", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-               "--network", NETWORK, "--ip", ip, "continuity-lab:latest", "/lib/systemd/systemd")
+        docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--hostname",
+            name.rsplit("-", 1)[-1],
+            "--label",
+            LABEL,
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+            "--network",
+            NETWORK,
+            "--ip",
+            ip,
+            "continuity-lab:latest",
+            "/lib/systemd/systemd",
+        )
     for name in IPS:
         deadline = time.monotonic() + 120
-        while sh(name, "systemctl is-system-running", check=False).stdout.strip() not in ("running", "degraded"):
+        while sh(name, "systemctl is-system-running", check=False).stdout.strip() not in (
+            "running",
+            "degraded",
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError("systemd did not come up in %s" % name)
             time.sleep(0.5)
-        sh(name, "groupadd -g 5000 vmail && useradd -u 5000 -g vmail -d /var/vmail vmail && "
-                 "install -d -o vmail -g vmail /var/vmail && cat > /etc/dovecot/dovecot.conf && "
-                 "systemctl restart dovecot", input_text=DOVECOT_CONF)
-        sh(name, "cat > /etc/dovecot/users", input_text="".join("%s:{PLAIN}unused::::::\n" % u for u in users))
+        sh(
+            name,
+            "groupadd -g 5000 vmail && useradd -u 5000 -g vmail -d /var/vmail vmail && "
+            "install -d -o vmail -g vmail /var/vmail && cat > /etc/dovecot/dovecot.conf && "
+            "systemctl restart dovecot",
+            input_text=DOVECOT_CONF,
+        )
+        sh(
+            name,
+            "cat > /etc/dovecot/users",
+            input_text="".join("%s:{PLAIN}unused::::::\n" % u for u in users),
+        )
 
 
 def fill(users, messages):
     """Both sides get `messages` different messages per user; the result is the snapshot."""
     for name, side in ((A, "a"), (B, "b")):
         sh(name, "rm -rf /var/vmail/* /var/lib/continuity-mail")
-        sh(name, "mkdir -p /tmp/mboxroot && python3 - %s %d %s 0" % (",".join(users), messages, side), input_text=MAKE_MBOXES)
-        sh(name, "for u in %s; do doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; rm /tmp/$u.mbox; done"
-           % " ".join(users))
+        sh(
+            name,
+            "mkdir -p /tmp/mboxroot && python3 - %s %d %s 0" % (",".join(users), messages, side),
+            input_text=MAKE_MBOXES,
+        )
+        sh(
+            name,
+            "for u in %s; do doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; rm /tmp/$u.mbox; done"
+            % " ".join(users),
+        )
         sh(name, "tar -C /var/vmail -cf /root/snapshot.tar .")
 
 
 def reset():
     for name in IPS:
-        sh(name, "rm -rf /var/vmail/* /var/lib/continuity-mail && tar -C /var/vmail -xf /root/snapshot.tar")
+        sh(
+            name,
+            "rm -rf /var/vmail/* /var/lib/continuity-mail && tar -C /var/vmail -xf /root/snapshot.tar",
+        )
 
 
 def arrive(users):
     """One new message per user on b (mail that reached the secondary after the last round)."""
     stamp = int(time.time() * 1000)
-    sh(B, "mkdir -p /tmp/mboxroot && python3 - %s 1 new %d" % (",".join(users), stamp), input_text=MAKE_MBOXES)
-    sh(B, "for u in %s; do doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; rm /tmp/$u.mbox; done"
-       % " ".join(users))
+    sh(
+        B,
+        "mkdir -p /tmp/mboxroot && python3 - %s 1 new %d" % (",".join(users), stamp),
+        input_text=MAKE_MBOXES,
+    )
+    sh(
+        B,
+        "for u in %s; do doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; rm /tmp/$u.mbox; done"
+        % " ".join(users),
+    )
 
 
 def in_sync(users):
-    script = ("for u in %s; do echo \"== $u\"; doveadm -f tab fetch -u $u 'mailbox guid' all | sort; done"
-              % " ".join(users))
+    script = (
+        "for u in %s; do echo \"== $u\"; doveadm -f tab fetch -u $u 'mailbox guid' all | sort; done"
+        % " ".join(users)
+    )
     return sh(A, script).stdout == sh(B, script).stdout
 
 
@@ -123,37 +181,64 @@ def module_tool(parallel, **extra):
     args = {"destination": IPS[B], "users": ["all"], "parallel": parallel}
     args.update(extra)
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    argv = ["ansible", "all", "-i", A + ",", "-c", "community.docker.docker",
-            "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", "continuity.mail.mailbox_sync",
-            "-a", json.dumps(args)]
+    argv = [
+        "ansible",
+        "all",
+        "-i",
+        A + ",",
+        "-c",
+        "community.docker.docker",
+        "-e",
+        "ansible_python_interpreter=/usr/bin/python3",
+        "-m",
+        "continuity.mail.mailbox_sync",
+        "-a",
+        json.dumps(args),
+    ]
 
     def run():
-        proc = subprocess.run(argv, cwd=str(ROOT), env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            argv, cwd=str(ROOT), env=env, capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0:
             raise RuntimeError("mailbox_sync failed: %s" % proc.stdout[-2000:])
+
     return run
 
 
 def ansible_ping():
     """What any Ansible task on this host costs before the module does anything."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    argv = ["ansible", "all", "-i", A + ",", "-c", "community.docker.docker",
-            "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", "ansible.builtin.ping"]
+    argv = [
+        "ansible",
+        "all",
+        "-i",
+        A + ",",
+        "-c",
+        "community.docker.docker",
+        "-e",
+        "ansible_python_interpreter=/usr/bin/python3",
+        "-m",
+        "ansible.builtin.ping",
+    ]
 
     def run():
         subprocess.run(argv, cwd=str(ROOT), env=env, capture_output=True, text=True, check=True)
+
     return run
 
 
 def doveadm_all():
     def run():
         sh(A, "doveadm sync -A %s" % DEST)
+
     return run
 
 
 def xargs_loop(parallel):
     def run():
         sh(A, "doveadm user '*' | xargs -P %d -I{} doveadm sync -u {} %s" % (parallel, DEST))
+
     return run
 
 
@@ -176,8 +261,11 @@ def measure(users, tools, repeat):
                 tool()
                 times[name][round_name].append(time.monotonic() - started)
                 synced[name][round_name] &= in_sync(users)
-            print("  %d %-60s %s" % (repetition, name, [round(times[name][r][-1], 2) for r in ROUNDS]),
-                  file=sys.stderr)
+            print(
+                "  %d %-60s %s"
+                % (repetition, name, [round(times[name][r][-1], 2) for r in ROUNDS]),
+                file=sys.stderr,
+            )
     rows = []
     for name, dummy in tools:
         row = {"tool": name, "samples": times[name]}
@@ -190,15 +278,26 @@ def measure(users, tools, repeat):
 
 def table(size, rows):
     base = rows[0]
-    lines = ["", "%s users x %s messages per side (median of the repetitions):" % size, "",
-             "| tool | initial s | incremental s | no-op s | vs `doveadm sync -A` (initial / incremental / no-op) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "",
+        "%s users x %s messages per side (median of the repetitions):" % size,
+        "",
+        "| tool | initial s | incremental s | no-op s | vs `doveadm sync -A` (initial / incremental / no-op) |",
+        "|---|---|---|---|---|",
+    ]
     for row in rows:
-        marks = "".join("" if row[r + "_in_sync"] or "ping" in row["tool"] else " (NOT in sync after %s)" % r
-                        for r in ("initial", "incremental", "no-op"))
-        ratios = " / ".join("%.2f" % (row[r] / base[r]) if base[r] else "-" for r in ("initial", "incremental", "no-op"))
-        lines.append("| %s%s | %.2f | %.2f | %.2f | %s |" % (row["tool"], marks, row["initial"], row["incremental"],
-                                                            row["no-op"], ratios))
+        marks = "".join(
+            "" if row[r + "_in_sync"] or "ping" in row["tool"] else " (NOT in sync after %s)" % r
+            for r in ("initial", "incremental", "no-op")
+        )
+        ratios = " / ".join(
+            "%.2f" % (row[r] / base[r]) if base[r] else "-"
+            for r in ("initial", "incremental", "no-op")
+        )
+        lines.append(
+            "| %s%s | %.2f | %.2f | %.2f | %s |"
+            % (row["tool"], marks, row["initial"], row["incremental"], row["no-op"], ratios)
+        )
     return "\n".join(lines)
 
 
@@ -220,12 +319,19 @@ def main():
             tools = [
                 ("`doveadm sync -A` (serial)", doveadm_all()),
                 ("`xargs -P %d doveadm sync -u`" % options.parallel, xargs_loop(options.parallel)),
-                ("mailbox_sync parallel=%d (defaults: bulk groups, compare)" % options.parallel,
-                 module_tool(options.parallel)),
-                ("mailbox_sync parallel=%d compare=false" % options.parallel,
-                 module_tool(options.parallel, compare=False)),
-                ("mailbox_sync parallel=%d stateful=true (one doveadm per user)" % options.parallel,
-                 module_tool(options.parallel, stateful=True)),
+                (
+                    "mailbox_sync parallel=%d (defaults: bulk groups, compare)" % options.parallel,
+                    module_tool(options.parallel),
+                ),
+                (
+                    "mailbox_sync parallel=%d compare=false" % options.parallel,
+                    module_tool(options.parallel, compare=False),
+                ),
+                (
+                    "mailbox_sync parallel=%d stateful=true (one doveadm per user)"
+                    % options.parallel,
+                    module_tool(options.parallel, stateful=True),
+                ),
                 ("(Ansible's own cost: `ansible -m ping`, syncs nothing)", ansible_ping()),
             ]
             rows = measure(users, tools, options.repeat)

@@ -8,6 +8,7 @@ fails over, so mail keeps arriving the whole time. Each accepted message is logg
 JSON line {seq, to, message_id, sent_at}; the drill later checks that every logged message
 exists on the primary exactly once.
 """
+
 import argparse
 import json
 import os
@@ -21,12 +22,16 @@ from email.utils import formatdate
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run-id", required=True)
-    parser.add_argument("--to", required=True, action="append", help="recipient (repeatable; round-robin)")
+    parser.add_argument(
+        "--to", required=True, action="append", help="recipient (repeatable; round-robin)"
+    )
     parser.add_argument("--sender", default="drill@example.net")
     parser.add_argument("--min-count", type=int, default=100, help="send at least this many")
     parser.add_argument("--max-count", type=int, default=10000, help="never send more than this")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between messages")
-    parser.add_argument("--stop-file", required=True, help="stop (after min-count) once this exists")
+    parser.add_argument(
+        "--stop-file", required=True, help="stop (after min-count) once this exists"
+    )
     parser.add_argument("--log", required=True, help="JSON lines of accepted messages")
     parser.add_argument("--server", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=25)
@@ -67,8 +72,17 @@ def main(argv):
                 time.sleep(1)
                 continue
             seq += 1
-            log.write(json.dumps({"seq": seq, "to": recipient, "message_id": message["Message-ID"],
-                                  "sent_at": time.time()}) + "\n")
+            log.write(
+                json.dumps(
+                    {
+                        "seq": seq,
+                        "to": recipient,
+                        "message_id": message["Message-ID"],
+                        "sent_at": time.time(),
+                    }
+                )
+                + "\n"
+            )
             log.flush()
             time.sleep(args.interval)
     return 0

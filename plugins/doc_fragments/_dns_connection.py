@@ -4,8 +4,7 @@
 
 
 class ModuleDocFragment:
-
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   server:
     description:
@@ -66,9 +65,9 @@ notes:
   - Names are absolute, a trailing dot is optional; they are never taken relative to a zone.
   - Errors name the server and the DNS response code or TSIG error, for example
     C(REFUSED), C(NOTAUTH), C(BADKEY), C(BADSIG), C(TIMEOUT).
-'''
+"""
 
-    WAIT = r'''
+    WAIT = r"""
 options:
   wait:
     description:
@@ -99,4 +98,4 @@ options:
         values it serves.
     type: float
     default: 60
-'''
+"""

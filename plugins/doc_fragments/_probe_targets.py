@@ -3,7 +3,6 @@
 
 
 class ModuleDocFragment:
-
     # The probe targets of mail_health (and of anything else that probes mail servers).
     DOCUMENTATION = r"""
 options:

@@ -2,7 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity.mail.health_table: render a quorum verdict as one text table per site."""
 
-
 from ansible.errors import AnsibleFilterError
 
 
@@ -42,15 +41,24 @@ def health_table(verdict, group="site"):
         groups.setdefault(key, []).append((name, entry))
     tables = {}
     for key, entries in groups.items():
-        rows = [["TARGET", "VERDICT", "VOTES"] + [
-            p + (" (abstained)" if p in verdict["abstained"] else "") for p in probes]]
+        rows = [
+            ["TARGET", "VERDICT", "VOTES"]
+            + [p + (" (abstained)" if p in verdict["abstained"] else "") for p in probes]
+        ]
         for name, entry in entries:
             votes = "%d/%d down" % (entry["votes"]["down"], len(probes))
-            rows.append([name, _verdict(entry), votes]
-                        + [_cell(entry["probes"].get(p)) for p in probes])
+            rows.append(
+                [name, _verdict(entry), votes] + [_cell(entry["probes"].get(p)) for p in probes]
+            )
         down = sum(1 for dummy, entry in entries if entry["down"])
         title = "%s %s: %d target(s), %d down (down needs %d of %d vantage points)" % (
-            group, key, len(entries), down, verdict["needed"], len(probes))
+            group,
+            key,
+            len(entries),
+            down,
+            verdict["needed"],
+            len(probes),
+        )
         tables[key] = _render(title, rows)
     return tables
 

@@ -6,7 +6,6 @@ A target is down only when a strict majority of ALL vantage points (including th
 could not vote) report it unhealthy: one probe's broken network never triggers a failover.
 """
 
-
 from collections import Counter
 
 from ansible.errors import AnsibleFilterError
@@ -30,8 +29,10 @@ def _ballots(results):
     if isinstance(results, dict):
         return [(str(name), result) for name, result in results.items()]
     if not is_sequence(results):
-        raise AnsibleFilterError("quorum: expects mail_health results (a list, a dict of "
-                                 "vantage point -> result, or a loop registration)")
+        raise AnsibleFilterError(
+            "quorum: expects mail_health results (a list, a dict of "
+            "vantage point -> result, or a loop registration)"
+        )
     ballots, seen = [], set()
     for index, result in enumerate(results):
         if not isinstance(result, dict):
@@ -85,10 +86,12 @@ def quorum(results, expected=None, needed=None):
             if key not in targets:
                 order.append(key)
                 targets[key] = dict(
-                    (k, target.get(k)) for k in ("host", "port", "protocol", "labels"))
+                    (k, target.get(k)) for k in ("host", "port", "protocol", "labels")
+                )
                 targets[key]["probes"] = {}
             targets[key]["probes"][name] = dict(
-                (k, target.get(k)) for k in ("healthy", "status", "error", "elapsed_ms"))
+                (k, target.get(k)) for k in ("healthy", "status", "error", "elapsed_ms")
+            )
 
     for key in order:
         entry = targets[key]

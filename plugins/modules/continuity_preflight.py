@@ -214,9 +214,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.continuity.mail.plugins.module_utils._preflight import checks
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.dns import (
-    HAS_DNSPYTHON, Lookup,
+    HAS_DNSPYTHON,
+    Lookup,
 )
-from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import PROBE_OPTIONS_SPEC
+from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import (
+    PROBE_OPTIONS_SPEC,
+)
 
 _RANK = {"error": 0, "warning": 1, "info": 2}
 
@@ -250,7 +253,9 @@ def main():
         module.fail_json(msg="domains must name at least one domain")
     unknown = sorted(set(params["mta_sts"]) - set(params["domains"]))
     if unknown:
-        module.fail_json(msg="mta_sts names domains that are not in domains: %s" % ", ".join(unknown))
+        module.fail_json(
+            msg="mta_sts names domains that are not in domains: %s" % ", ".join(unknown)
+        )
     if params["rto_target"] is not None and params["rto_target"] < 1:
         module.fail_json(msg="rto_target must be a positive number of seconds")
     if params["timeout"] <= 0:
@@ -258,19 +263,33 @@ def main():
     params["helo_name"] = params["helo_name"] or socket.gethostname() or "localhost"
 
     report, tables, probes = checks.run(
-        params, Lookup(params["nameservers"], params["dns_port"], params["timeout"]))
+        params, Lookup(params["nameservers"], params["dns_port"], params["timeout"])
+    )
     summary = report.summary()
-    result = dict(changed=False, passed=summary["error"] == 0, summary=summary,
-                  findings=report.findings, checked=report.checked, mx=tables)
+    result = dict(
+        changed=False,
+        passed=summary["error"] == 0,
+        summary=summary,
+        findings=report.findings,
+        checked=report.checked,
+        mx=tables,
+    )
     if params["probe_smtp"]:
         result["probes"] = probes
     if params["fail_on"] != "never":
         worst = [f for f in report.findings if _RANK[f["severity"]] <= _RANK[params["fail_on"]]]
         if worst:
-            module.fail_json(msg="%d finding(s) at %s level or worse: %s" % (
-                len(worst), params["fail_on"], "; ".join(
-                    "%s %s: %s" % (f["domain"], f["check"], f["message"]) for f in worst[:10])),
-                **result)
+            module.fail_json(
+                msg="%d finding(s) at %s level or worse: %s"
+                % (
+                    len(worst),
+                    params["fail_on"],
+                    "; ".join(
+                        "%s %s: %s" % (f["domain"], f["check"], f["message"]) for f in worst[:10]
+                    ),
+                ),
+                **result,
+            )
     module.exit_json(**result)
 
 

@@ -2,7 +2,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: dns_rrsets
 short_description: Set many DNS RRsets across many zones with atomic, guarded RFC 2136 updates
 version_added: 0.1.0
@@ -95,9 +95,9 @@ seealso:
   - name: RFC 2136 - Dynamic Updates in the DNS
     description: Prerequisites and update semantics.
     link: https://www.rfc-editor.org/rfc/rfc2136
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Point both mail domains at the secondary and wait for every server
   continuity.mail.dns_rrsets:
     server: 172.30.53.10
@@ -142,9 +142,9 @@ EXAMPLES = r'''
         type: TXT
         state: absent
         expect: "{{ lock.rrsets[0].after['values'] }}"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 rrsets:
   description:
     - Every listed RRset, before and after (after is the planned state in check mode).
@@ -232,15 +232,17 @@ diff:
   returned: in diff mode
   type: dict
   sample: {before: "example.test. 60 IN MX 10 mx1.example.test.\n", after: "example.test. 60 IN MX 10 mx2.example.test.\n"}
-'''
+"""
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.entrypoint import run_module
 from ansible_collections.continuity.mail.plugins.module_utils._dns.rrsets import rrset_spec, run
 
 
 def main():
-    run_module(dict(rrsets=dict(type='list', elements='dict', required=True, options=rrset_spec())), run)
+    run_module(
+        dict(rrsets=dict(type="list", elements="dict", required=True, options=rrset_spec())), run
+    )
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

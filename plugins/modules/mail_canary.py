@@ -271,7 +271,10 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils._mail.canary import CanaryError, round_trip
+from ansible_collections.continuity.mail.plugins.module_utils._mail.canary import (
+    CanaryError,
+    round_trip,
+)
 
 TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -289,8 +292,12 @@ def validate(module):
         if params[name] is not None and "@" not in params[name]:
             module.fail_json(msg="%s must be a mail address, got %r" % (name, params[name]))
     if params["token"] is not None and not TOKEN.match(params["token"]):
-        module.fail_json(msg="token may hold only letters, digits, '.', '_' and '-' (1-64 characters)")
-    ports = [("smtp_port", params["smtp_port"])] + [("servers[].port", s["port"]) for s in params["servers"]]
+        module.fail_json(
+            msg="token may hold only letters, digits, '.', '_' and '-' (1-64 characters)"
+        )
+    ports = [("smtp_port", params["smtp_port"])] + [
+        ("servers[].port", s["port"]) for s in params["servers"]
+    ]
     for name, port in ports:
         if not 0 < port < 65536:
             module.fail_json(msg="%s must be between 1 and 65535, got %d" % (name, port))
@@ -311,13 +318,18 @@ def main():
             token=dict(type="str", no_log=False),
             imap_user=dict(type="str"),
             imap_password=dict(type="str", required=True, no_log=True),
-            servers=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str"),
-                host=dict(type="str", required=True),
-                port=dict(type="int", default=143),
-                tls=dict(type="str", choices=["starttls", "implicit"], default="starttls"),
-                server_name=dict(type="str"),
-            )),
+            servers=dict(
+                type="list",
+                elements="dict",
+                required=True,
+                options=dict(
+                    name=dict(type="str"),
+                    host=dict(type="str", required=True),
+                    port=dict(type="int", default=143),
+                    tls=dict(type="str", choices=["starttls", "implicit"], default="starttls"),
+                    server_name=dict(type="str"),
+                ),
+            ),
             expect_on=dict(type="str"),
             timeout=dict(type="int", default=60),
             poll_interval=dict(type="float", default=1.0),

@@ -265,7 +265,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe import engine
 from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import (
-    PROBE_OPTIONS_SPEC, TARGET_SPEC, normalize,
+    PROBE_OPTIONS_SPEC,
+    TARGET_SPEC,
+    normalize,
 )
 
 
@@ -290,26 +292,39 @@ def main():
         if params[option] <= 0:
             module.fail_json(msg="%s must be a positive number of seconds" % option)
     try:
-        targets = normalize(params["targets"], params["initial_state"], params["tls_verify"],
-                            params["ca_path"])
+        targets = normalize(
+            params["targets"], params["initial_state"], params["tls_verify"], params["ca_path"]
+        )
     except ValueError as exc:
         module.fail_json(msg="invalid targets: %s" % exc)
 
     results, elapsed = engine.run(
-        targets, timeout=params["timeout"], attempts=params["attempts"], rise=params["rise"],
-        interval=params["interval"], concurrency=params["concurrency"],
+        targets,
+        timeout=params["timeout"],
+        attempts=params["attempts"],
+        rise=params["rise"],
+        interval=params["interval"],
+        concurrency=params["concurrency"],
         cert_min_days=params["cert_min_days"],
-        helo_name=params["helo_name"] or socket.gethostname() or "localhost")
+        helo_name=params["helo_name"] or socket.gethostname() or "localhost",
+    )
     results = [engine.public(r) for r in results]
     summary = engine.summarize(results)
     output = dict(
-        changed=False, healthy=summary["unhealthy"] == 0, summary=summary, targets=results,
-        elapsed_ms=elapsed, vantage_point=params["vantage_point"] or socket.gethostname(),
+        changed=False,
+        healthy=summary["unhealthy"] == 0,
+        summary=summary,
+        targets=results,
+        elapsed_ms=elapsed,
+        vantage_point=params["vantage_point"] or socket.gethostname(),
     )
     if params["fail_on_unhealthy"] and summary["unhealthy"]:
         down = ["%s (%s)" % (r["name"], r["status"]) for r in results if not r["healthy"]]
-        module.fail_json(msg="%d of %d target(s) unhealthy: %s" % (
-            summary["unhealthy"], summary["total"], ", ".join(down)), **output)
+        module.fail_json(
+            msg="%d of %d target(s) unhealthy: %s"
+            % (summary["unhealthy"], summary["total"], ", ".join(down)),
+            **output,
+        )
     module.exit_json(**output)
 
 

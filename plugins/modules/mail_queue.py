@@ -182,11 +182,17 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.continuity.mail.plugins.module_utils._queue.status import (
-    QUEUES, SOURCES, message_view, predict, select, summarize,
-)
 from ansible_collections.continuity.mail.plugins.module_utils._queue.actions import (
-    Postfix, QueueError,
+    Postfix,
+    QueueError,
+)
+from ansible_collections.continuity.mail.plugins.module_utils._queue.status import (
+    QUEUES,
+    SOURCES,
+    message_view,
+    predict,
+    select,
+    summarize,
 )
 
 
@@ -204,8 +210,11 @@ def act(postfix, params, messages, selected):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", default="status",
-                        choices=["status", "flush", "flush_domain", "hold", "release", "requeue"]),
+            action=dict(
+                type="str",
+                default="status",
+                choices=["status", "flush", "flush_domain", "hold", "release", "requeue"],
+            ),
             domain=dict(type="str"),
             queue_ids=dict(type="list", elements="str"),
             queues=dict(type="list", elements="str", choices=list(QUEUES)),
@@ -219,17 +228,25 @@ def main():
     params = module.params
     action = params["action"]
     if action == "status" and (params["domain"] or params["queue_ids"] or params["queues"]):
-        module.fail_json(msg="domain, queue_ids and queues select messages for an action; "
-                             "action=status takes none of them")
-    postfix = Postfix(module.run_command, params["config_dir"],
-                      lambda name: module.get_bin_path(name, required=True))
+        module.fail_json(
+            msg="domain, queue_ids and queues select messages for an action; "
+            "action=status takes none of them"
+        )
+    postfix = Postfix(
+        module.run_command,
+        params["config_dir"],
+        lambda name: module.get_bin_path(name, required=True),
+    )
     try:
         lifetime = postfix.lifetime()
         messages = postfix.messages()
         now = time.time()
         before = summarize(messages, now, lifetime)
-        selected = [] if action == "status" else select(
-            messages, action, params["domain"], params["queue_ids"], params["queues"])
+        selected = (
+            []
+            if action == "status"
+            else select(messages, action, params["domain"], params["queue_ids"], params["queues"])
+        )
         predicted = predict(before["counts"], messages, action, selected)
         affected = len(selected)
         if selected and not module.check_mode:
@@ -244,12 +261,16 @@ def main():
         report["counts"] = predicted
     result = dict(
         changed=bool(selected) and (module.check_mode or affected > 0),
-        counts=report["counts"], counts_before=before["counts"], oldest=report["oldest"],
-        lifetime_seconds=lifetime, deferred_by_domain=report["deferred_by_domain"],
-        selected=selected, affected=affected,
+        counts=report["counts"],
+        counts_before=before["counts"],
+        oldest=report["oldest"],
+        lifetime_seconds=lifetime,
+        deferred_by_domain=report["deferred_by_domain"],
+        selected=selected,
+        affected=affected,
     )
     if params["list_messages"]:
-        result["messages"] = [message_view(m, now) for m in messages[:params["max_messages"]]]
+        result["messages"] = [message_view(m, now) for m in messages[: params["max_messages"]]]
     if module._diff:
         result["diff"] = {"before": before["counts"], "after": report["counts"]}
     module.exit_json(**result)

@@ -127,14 +127,18 @@ def main():
         command = build_command(params["doveadm"], target, params["mailbox"], params["query"])
         rc, out, err = module.run_command(command)
         if rc != 0:
-            module.fail_json(msg="doveadm fetch failed for %s (rc=%d): %s" % (target, rc, err.strip()),
-                             command=command)
+            module.fail_json(
+                msg="doveadm fetch failed for %s (rc=%d): %s" % (target, rc, err.strip()),
+                command=command,
+            )
         try:
             messages.extend(parse_fetch(out))
         except ValueError as exc:
             module.fail_json(msg=str(exc), command=command)
 
-    module.exit_json(changed=False, messages=messages, users=summarise(messages), count=len(messages))
+    module.exit_json(
+        changed=False, messages=messages, users=summarise(messages), count=len(messages)
+    )
 
 
 if __name__ == "__main__":

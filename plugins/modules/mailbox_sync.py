@@ -302,10 +302,16 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.continuity.mail.plugins.module_utils._mailbox.doveadm import (
-    Destination, Doveadm, DsyncError, password_config, remove_config,
+    Destination,
+    Doveadm,
+    DsyncError,
+    password_config,
+    remove_config,
 )
 from ansible_collections.continuity.mail.plugins.module_utils._mailbox.dsync import (
-    MailboxSync, StateStore, summarise,
+    MailboxSync,
+    StateStore,
+    summarise,
 )
 
 
@@ -313,7 +319,9 @@ def validate(module):
     params = module.params
     users = params["users"]
     if not users or any(not (user or "").strip() for user in users):
-        module.fail_json(msg="users must name at least one user (or be [all]); empty names are not allowed")
+        module.fail_json(
+            msg="users must name at least one user (or be [all]); empty names are not allowed"
+        )
     if "all" in users and len(users) > 1:
         module.fail_json(msg="users: 'all' cannot be combined with named users")
     for name in ("parallel",):
@@ -381,23 +389,33 @@ def main():
     params = module.params
     doveadm_bin = module.get_bin_path(params["doveadm"], required=True)
     destination = Destination(
-        params["transport"], params["destination"].strip(), params["port"],
-        ssh_user=params["ssh_user"], ssh_options=params["ssh_options"],
-        remote_doveadm=params["remote_doveadm"])
+        params["transport"],
+        params["destination"].strip(),
+        params["port"],
+        ssh_user=params["ssh_user"],
+        ssh_options=params["ssh_options"],
+        remote_doveadm=params["remote_doveadm"],
+    )
     if params["transport"] == "ssh" and not module.get_bin_path("ssh"):
         module.fail_json(msg="transport=ssh needs the ssh client on %s" % destination.host)
-    if params["transport"] == "tcp" and not params["doveadm_password"] \
-            and not local_password_set(module, doveadm_bin):
-        module.fail_json(msg="no doveadm password: doveadm_password is empty in the local Dovecot "
-                             "configuration; give the doveadm_password option")
+    if (
+        params["transport"] == "tcp"
+        and not params["doveadm_password"]
+        and not local_password_set(module, doveadm_bin)
+    ):
+        module.fail_json(
+            msg="no doveadm password: doveadm_password is empty in the local Dovecot "
+            "configuration; give the doveadm_password option"
+        )
 
     version = dovecot_version(module, doveadm_bin)
     config_dir = None
     try:
         config_path = None
         if params["doveadm_password"]:
-            config_dir, config_path = password_config(params["doveadm_password"],
-                                                               params["dovecot_config"])
+            config_dir, config_path = password_config(
+                params["doveadm_password"], params["dovecot_config"]
+            )
         doveadm = Doveadm(doveadm_bin, config_path=config_path, timeout=params["timeout"])
         if params["users"] == ["all"]:
             try:
@@ -410,9 +428,15 @@ def main():
         if params["stateful"] and not module.check_mode and params["operation"] == "sync":
             states = StateStore(params["state_dir"], destination)
         engine = MailboxSync(
-            doveadm, destination, parallel=params["parallel"], retries=params["retries"],
-            lock_timeout=params["lock_timeout"], io_timeout=params["io_timeout"], states=states,
-            compare_sets=params["compare"])
+            doveadm,
+            destination,
+            parallel=params["parallel"],
+            retries=params["retries"],
+            lock_timeout=params["lock_timeout"],
+            io_timeout=params["io_timeout"],
+            states=states,
+            compare_sets=params["compare"],
+        )
         if module.check_mode or params["operation"] == "compare":
             results = engine.compare(users, check_mode=module.check_mode)
         else:
@@ -436,15 +460,22 @@ def main():
     )
     if module._diff:
         result["diff"] = {
-            "before": {r["user"]: {side: r["messages"][side]["before"] for side in ("local", "remote")}
-                       for r in results},
-            "after": {r["user"]: {side: r["messages"][side]["after"] for side in ("local", "remote")}
-                      for r in results},
+            "before": {
+                r["user"]: {side: r["messages"][side]["before"] for side in ("local", "remote")}
+                for r in results
+            },
+            "after": {
+                r["user"]: {side: r["messages"][side]["after"] for side in ("local", "remote")}
+                for r in results
+            },
         }
     if failed_users and params["fail_on_error"]:
         detail = "; ".join("%s: %s" % (f["user"], f["error"]) for f in failed_users[:5])
-        module.fail_json(msg="mailbox_sync failed for %d of %d user(s) against %s: %s"
-                         % (len(failed_users), len(results), destination.describe(), detail), **result)
+        module.fail_json(
+            msg="mailbox_sync failed for %d of %d user(s) against %s: %s"
+            % (len(failed_users), len(results), destination.describe(), detail),
+            **result,
+        )
     module.exit_json(**result)
 
 

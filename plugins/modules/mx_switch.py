@@ -2,7 +2,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: mx_switch
 short_description: Make one mail exchange preferred for many domains, and move client names with it
 version_added: 0.1.0
@@ -102,9 +102,9 @@ options:
     default: auto
 seealso:
   - module: continuity.mail.dns_rrsets
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Fail over every domain to the secondary, with the client name, and wait for all servers
   continuity.mail.mx_switch:
     server: "{{ continuity_dns.server }}"
@@ -139,9 +139,9 @@ EXAMPLES = r'''
       - mail.example.test
       - mail.example.org
   check_mode: true
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 domains:
   description: One entry per domain with its MX set before and after, most preferred first.
   returned: when the zones could be read
@@ -210,7 +210,7 @@ diff:
   description: Changed RRsets as zone-file lines.
   returned: in diff mode
   type: dict
-'''
+"""
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.entrypoint import run_module
 from ansible_collections.continuity.mail.plugins.module_utils._dns.mx import run, switch_spec
@@ -220,5 +220,5 @@ def main():
     run_module(switch_spec(), run)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Integration tests run against the lab that `make lab` built; they never skip."""
+
 import pytest
 
 from labtools import Lab

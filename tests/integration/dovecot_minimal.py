@@ -25,5 +25,8 @@ def dovecot_conf(doveadm_password=None, doveadm_port=None):
     """dovecot.conf text; with a password and port, doveadm also listens on TCP for syncs."""
     if doveadm_password is None:
         return _BASE
-    return _BASE + "doveadm_password = %s\nservice doveadm {\n  inet_listener {\n    port = %d\n  }\n}\n" % (
-        doveadm_password, doveadm_port)
+    return (
+        _BASE
+        + "doveadm_password = %s\nservice doveadm {\n  inet_listener {\n    port = %d\n  }\n}\n"
+        % (doveadm_password, doveadm_port)
+    )

@@ -3,6 +3,7 @@
 """Helpers for the continuity-flow building blocks' integration tests (mailbox_sync,
 mail_canary, outages, secondary modes): run Ansible for real, put real mail into the lab,
 count it in Dovecot."""
+
 import json
 import os
 import smtplib
@@ -17,8 +18,11 @@ TEST_HEADER = "X-Continuity-Test"
 
 def ansible_env(json_output=True):
     env = dict(os.environ)
-    env.update(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_NOCOLOR="1")
+    env.update(
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_NOCOLOR="1",
+    )
     if json_output:
         env.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     env["PATH"] = os.path.join(ROOT, ".venv", "bin") + os.pathsep + env.get("PATH", "")
@@ -31,17 +35,38 @@ def module(host, name, args, check=False, diff=False, timeout=600, container=Fal
     container=True targets an extra lab container by name, outside the lab inventory."""
     argv = ["ansible", host, "-m", name, "-a", json.dumps(args)]
     if container:
-        argv = ["ansible", "all", "-i", host + ",", "-c", "community.docker.docker",
-                "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", name, "-a", json.dumps(args)]
+        argv = [
+            "ansible",
+            "all",
+            "-i",
+            host + ",",
+            "-c",
+            "community.docker.docker",
+            "-e",
+            "ansible_python_interpreter=/usr/bin/python3",
+            "-m",
+            name,
+            "-a",
+            json.dumps(args),
+        ]
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
-    proc = subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     try:
         return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][host]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError("ansible %s -m %s gave no result (rc=%d): %s %s" % (
-            host, name, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+        raise AssertionError(
+            "ansible %s -m %s gave no result (rc=%d): %s %s"
+            % (host, name, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+        )
 
 
 class PlaybookRun:
@@ -56,8 +81,10 @@ class PlaybookRun:
 
     def stats(self, host):
         if not self.report or host not in self.report.get("stats", {}):
-            raise AssertionError("no stats for %s (rc=%d): %s %s" % (
-                host, self.rc, self.stdout[-3000:], self.stderr[-3000:]))
+            raise AssertionError(
+                "no stats for %s (rc=%d): %s %s"
+                % (host, self.rc, self.stdout[-3000:], self.stderr[-3000:])
+            )
         return self.report["stats"][host]
 
     def changed(self, host):
@@ -86,8 +113,15 @@ def playbook(path, extra_vars=None, timeout=900, check=False):
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     argv += ["--check"] if check else []
-    proc = subprocess.run(argv, cwd=ROOT, env=ansible_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return PlaybookRun(proc)
 
 
@@ -122,22 +156,33 @@ def lmtp_deliver(lab, host, message):
         "lmtp = smtplib.LMTP('/var/spool/postfix/private/dovecot-lmtp')\n"
         "refused = lmtp.sendmail(%r, [%r], data)\n"
         "lmtp.quit()\n"
-        "sys.exit(1 if refused else 0)\n" % (message["From"], message["To"]))
+        "sys.exit(1 if refused else 0)\n" % (message["From"], message["To"])
+    )
     result = subprocess.run(
         ["docker", "exec", "-i", lab.container(host), "python3", "-c", script],
-        input=message.as_bytes(), capture_output=True, timeout=60, check=False)
+        input=message.as_bytes(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     if result.returncode != 0:
         raise AssertionError("LMTP delivery on %s failed: %s" % (host, result.stderr.decode()))
 
 
 def count_tagged(lab, host, user, tag):
     """How many messages of `user` on `host` carry the test header with this tag."""
-    out = lab.exec(host, "doveadm -f tab fetch -u %s guid header %s %s" % (user, TEST_HEADER, tag)).stdout
+    out = lab.exec(
+        host, "doveadm -f tab fetch -u %s guid header %s %s" % (user, TEST_HEADER, tag)
+    ).stdout
     return max(0, len([line for line in out.splitlines() if line.strip()]) - 1)
 
 
 def expunge_tagged(lab, host, user, tag):
-    lab.exec(host, "doveadm expunge -u %s mailbox '*' header %s %s" % (user, TEST_HEADER, tag), check=False)
+    lab.exec(
+        host,
+        "doveadm expunge -u %s mailbox '*' header %s %s" % (user, TEST_HEADER, tag),
+        check=False,
+    )
 
 
 def guid_set(lab, host, user):

@@ -18,6 +18,7 @@ runs a real Postfix with one listener per failure:
 
 The certificates come from a throwaway CA made here; pass `broken.ca_path` as ca_path.
 """
+
 import json
 import os
 import subprocess
@@ -33,8 +34,14 @@ NAME = "continuity-lab-broken"
 IP = "172.30.53.40"
 BLACKHOLE_IP = "172.30.53.41"
 SINK_IPS = ("172.30.53.42", "172.30.53.43")
-PORTS = {"good": 25, "tempfail": 2420, "slow": 2421, "expired": 2422, "wrong_name": 2423,
-         "closed": 2424}
+PORTS = {
+    "good": 25,
+    "tempfail": 2420,
+    "slow": 2421,
+    "expired": 2422,
+    "wrong_name": 2423,
+    "closed": 2424,
+}
 SERVER_NAME = "broken.example.test"
 
 MAIN_CF = """\
@@ -74,10 +81,18 @@ GATE_OPEN = "0.0.0.0/0 OK\n"
 
 
 def docker(*args, check=True, timeout=120, input_text=None):
-    result = subprocess.run(["docker"] + list(args), capture_output=True, text=True,
-                            timeout=timeout, check=False, input=input_text)
+    result = subprocess.run(
+        ["docker"] + list(args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=input_text,
+    )
     if check and result.returncode != 0:
-        raise AssertionError("docker %s failed: %s%s" % (" ".join(args), result.stdout, result.stderr))
+        raise AssertionError(
+            "docker %s failed: %s%s" % (" ".join(args), result.stdout, result.stderr)
+        )
     return result
 
 
@@ -96,12 +111,40 @@ class BrokenLab:
 
     def start(self):
         docker("rm", "-f", NAME, check=False)
-        docker("run", "-d", "--name", NAME, "--hostname", "broken", "--label", LAB_LABEL + "=broken",
-               "--network", "continuity-lab", "--ip", IP, "--tmpfs", "/run", "--tmpfs", "/run/lock",
-               "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--cap-add", "NET_ADMIN",
-               "--stop-signal", "SIGRTMIN+3", "continuity-lab:latest", "/lib/systemd/systemd")
-        wait_until(lambda: self.sh("systemctl is-system-running", check=False).stdout.strip()
-                   in ("running", "degraded"), timeout=90, what="systemd in " + NAME)
+        docker(
+            "run",
+            "-d",
+            "--name",
+            NAME,
+            "--hostname",
+            "broken",
+            "--label",
+            LAB_LABEL + "=broken",
+            "--network",
+            "continuity-lab",
+            "--ip",
+            IP,
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+            "--cap-add",
+            "NET_ADMIN",
+            "--stop-signal",
+            "SIGRTMIN+3",
+            "continuity-lab:latest",
+            "/lib/systemd/systemd",
+        )
+        wait_until(
+            lambda: (
+                self.sh("systemctl is-system-running", check=False).stdout.strip()
+                in ("running", "degraded")
+            ),
+            timeout=90,
+            what="systemd in " + NAME,
+        )
         self._certificates()
         for extra in (BLACKHOLE_IP,) + SINK_IPS:
             self.sh("ip addr add %s/32 dev eth0" % extra)
@@ -110,22 +153,36 @@ class BrokenLab:
         self.sh("cat > /etc/postfix/main.cf", input_text=MAIN_CF)
         master = MASTER_CF.format(ip=IP, sink1=SINK_IPS[0], sink2=SINK_IPS[1], **PORTS)
         # The stock smtp listener on *:25 would clash with the address-bound ones.
-        self.sh("sed '/^smtp      inet/d' /etc/postfix/master.cf.proto > /etc/postfix/master.cf && "
-                "cat >> /etc/postfix/master.cf", input_text=master)
+        self.sh(
+            "sed '/^smtp      inet/d' /etc/postfix/master.cf.proto > /etc/postfix/master.cf && "
+            "cat >> /etc/postfix/master.cf",
+            input_text=master,
+        )
         self.gate(open_=False, reload=False)
         self.sh("postfix check && systemctl start postfix")
-        wait_until(lambda: self.sh("ss -ltn | grep -c ':%d '" % PORTS["wrong_name"],
-                                   check=False).stdout.strip() == "1", timeout=30,
-                   what="Postfix listeners in " + NAME)
+        wait_until(
+            lambda: (
+                self.sh(
+                    "ss -ltn | grep -c ':%d '" % PORTS["wrong_name"], check=False
+                ).stdout.strip()
+                == "1"
+            ),
+            timeout=30,
+            what="Postfix listeners in " + NAME,
+        )
 
     def _certificates(self):
         from pathlib import Path
+
         folder = Path(self.workdir)
         ca = make_ca("continuity health test CA")
         Path(self.ca_path).write_bytes(pem_cert(ca[1]))
         write_pair(folder, "good", *make_leaf(ca, [SERVER_NAME, IP]))
-        write_pair(folder, "expired", *make_leaf(ca, [SERVER_NAME, IP], not_before_days=-400,
-                                                 not_after_days=-3))
+        write_pair(
+            folder,
+            "expired",
+            *make_leaf(ca, [SERVER_NAME, IP], not_before_days=-400, not_after_days=-3),
+        )
         write_pair(folder, "wrong", *make_leaf(ca, ["somewhere-else.example.net"]))
         self.sh("mkdir -p /etc/postfix/certs")
         for stem in ("good", "expired", "wrong"):
@@ -141,10 +198,16 @@ class BrokenLab:
     def delivered(self, message_id):
         """How many times the sink delivered (discarded) a message with this Message-ID."""
         log = self.sh("cat /var/log/postfix.log", check=False).stdout
-        queue_ids = {line.split(": ")[1] for line in log.splitlines()
-                     if "message-id=%s" % message_id in line and "cleanup" in line}
-        return sum(1 for line in log.splitlines()
-                   if "status=sent" in line and any(": %s: " % q in line for q in queue_ids))
+        queue_ids = {
+            line.split(": ")[1]
+            for line in log.splitlines()
+            if "message-id=%s" % message_id in line and "cleanup" in line
+        }
+        return sum(
+            1
+            for line in log.splitlines()
+            if "status=sent" in line and any(": %s: " % q in line for q in queue_ids)
+        )
 
     def stop(self):
         docker("rm", "-f", NAME, check=False)
@@ -163,8 +226,12 @@ def broken(lab):
 
 def _ansible_env():
     env = dict(os.environ)
-    env.update(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0")
+    env.update(
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_FORCE_COLOR="0",
+    )
     env["PATH"] = os.path.join(ROOT, ".venv", "bin") + os.pathsep + env.get("PATH", "")
     return env
 
@@ -174,14 +241,23 @@ def run_module(host, module, args, check=False, diff=False, timeout=300):
     argv = ["ansible", host, "-m", module] + (["-a", json.dumps(args)] if args else [])
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
-    proc = subprocess.run(argv, cwd=ROOT, env=_ansible_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=_ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     try:
         report = json.loads(proc.stdout)
         return report["plays"][0]["tasks"][0]["hosts"][host]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError("ansible %s -m %s gave no result (rc=%d): %s %s" % (
-            host, module, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+        raise AssertionError(
+            "ansible %s -m %s gave no result (rc=%d): %s %s"
+            % (host, module, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+        )
 
 
 def run_playbook(text_or_path, extra_vars=None, timeout=600, json_output=True):
@@ -198,8 +274,9 @@ def run_playbook(text_or_path, extra_vars=None, timeout=600, json_output=True):
     env = _ansible_env()
     if not json_output:
         env.pop("ANSIBLE_STDOUT_CALLBACK")
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -1,6 +1,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers for integration tests against the running lab (real containers, no mocks)."""
+
 import os
 import subprocess
 import time
@@ -47,17 +48,26 @@ class Lab:
         """Run a shell command inside a lab container; returns CompletedProcess."""
         result = subprocess.run(
             ["docker", "exec", "-i", self.container(host), "bash", "-c", command],
-            capture_output=True, text=True, timeout=timeout, input=input_text, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            check=False,
         )
         if check and result.returncode != 0:
-            raise AssertionError("%s: %r failed (%d): %s%s" % (
-                host, command, result.returncode, result.stdout, result.stderr))
+            raise AssertionError(
+                "%s: %r failed (%d): %s%s"
+                % (host, command, result.returncode, result.stdout, result.stderr)
+            )
         return result
 
     def running(self):
         out = subprocess.run(
             ["docker", "ps", "--filter", "label=" + LAB_LABEL, "--format", "{{.Names}}"],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         ).stdout.split()
         return all(self.container(host) in out for host in self.ips)
 
@@ -92,7 +102,10 @@ def imap_search(lab, host, user, subject_token, delete=False):
         client.starttls(ssl_context=context)
         cert = client.sock.getpeercert()
         names = [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
-        assert "mail." + domain in names, "certificate of %s does not cover mail.%s" % (host, domain)
+        assert "mail." + domain in names, "certificate of %s does not cover mail.%s" % (
+            host,
+            domain,
+        )
         client.login(user, lab.users[user])
         client.select("INBOX")
         status, data = client.search(None, "SUBJECT", '"%s"' % subject_token)
@@ -114,5 +127,9 @@ def swaks(lab, to, server=None, subject="continuity test", extra="", host="sende
     """Send one message with swaks from a lab host; returns the CompletedProcess (no check)."""
     target = "--server %s" % server if server else "--server 127.0.0.1"
     command = "swaks --to %s --from probe@example.net %s --header 'Subject: %s' %s" % (
-        to, target, subject, extra)
+        to,
+        target,
+        subject,
+        extra,
+    )
     return lab.exec(host, command, check=False)

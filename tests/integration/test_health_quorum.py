@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Quorum over the real vantage points (localhost, sender, ns2 via delegate_to): a target cut
 off from one probe by iptables inside that probe stays up; cut off from two, it is down."""
+
 import contextlib
 import json
 
@@ -31,12 +32,15 @@ PLAYBOOK = """\
 
 
 def verdict(broken):  # noqa: F811
-    targets = [{"name": "broken smtp", "host": broken.ip, "tls_verify": False,
-                "labels": {"site": "test"}}]
+    targets = [
+        {"name": "broken smtp", "host": broken.ip, "tls_verify": False, "labels": {"site": "test"}}
+    ]
     rc, out, err = run_playbook(PLAYBOOK, {"quorum_targets": targets})
     assert rc == 0, out[-3000:] + err[-3000:]
     probes = task_results(out, "Probe")["localhost"]["results"]
-    return {r["item"]: r for r in probes}, json.loads(task_results(out, "Verdict")["localhost"]["msg"])
+    return {r["item"]: r for r in probes}, json.loads(
+        task_results(out, "Verdict")["localhost"]["msg"]
+    )
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from flows_lab import ansible_env
 from labtools import ROOT, STATE_DIR, wait_until
 
@@ -130,13 +131,23 @@ def test_certificate_renewed_on_the_host_is_served_without_a_converge(lab, curre
     key_pem, cert_pem = issue(*current_cert)
     tls_dir = "/etc/ssl/continuity"
     # Key first, then certificate, as renewal hooks do; each write is atomic (rename).
-    lab.exec(HOST, "cat > %s/mail.key.new && mv %s/mail.key.new %s/mail.key" % ((tls_dir,) * 3),
-             input_text=key_pem.decode())
-    lab.exec(HOST, "cat > %s/mail.crt.new && mv %s/mail.crt.new %s/mail.crt" % ((tls_dir,) * 3),
-             input_text=cert_pem.decode())
+    lab.exec(
+        HOST,
+        "cat > %s/mail.key.new && mv %s/mail.key.new %s/mail.key" % ((tls_dir,) * 3),
+        input_text=key_pem.decode(),
+    )
+    lab.exec(
+        HOST,
+        "cat > %s/mail.crt.new && mv %s/mail.crt.new %s/mail.crt" % ((tls_dir,) * 3),
+        input_text=cert_pem.decode(),
+    )
     wanted = {port: fingerprint(cert_pem) for port in PORTS}
-    wait_until(lambda: every_port(lab) == wanted, timeout=60, interval=1,
-               what="every port of %s to serve the renewed certificate" % HOST)
+    wait_until(
+        lambda: every_port(lab) == wanted,
+        timeout=60,
+        interval=1,
+        what="every port of %s to serve the renewed certificate" % HOST,
+    )
 
 
 def test_reissued_certificate_is_served_on_every_port_after_converge(lab, current_cert):

@@ -6,14 +6,23 @@ Real mail is put on each side (SMTP into mx1, LMTP into mx2's Dovecot), the modu
 through Ansible on mx2, and the result is checked by reading both Dovecots with doveadm.
 The mailbox used, canary@example.org, is one no other flow sends to.
 """
+
 import subprocess
 
 import pytest
 
 from dovecot_minimal import dovecot_conf
+from flows_lab import (
+    count_tagged,
+    expunge_tagged,
+    guid_set,
+    lmtp_deliver,
+    module,
+    smtp_send,
+    tagged_message,
+    token,
+)
 from labtools import wait_until
-from flows_lab import (count_tagged, expunge_tagged, guid_set, lmtp_deliver, module, smtp_send,
-                       tagged_message, token)
 
 USER = "canary@example.org"
 OTHER = "alice@example.org"
@@ -39,8 +48,11 @@ def put_on_both_sides(lab, tags, user=USER):
     tags.extend([on_mx1, on_mx2])
     smtp_send(lab.ip("mx1"), tagged_message(on_mx1, user))
     lmtp_deliver(lab, "mx2", tagged_message(on_mx2, user))
-    wait_until(lambda: count_tagged(lab, "mx1", user, on_mx1) == 1, timeout=60,
-               what="the SMTP message to reach mx1's mailbox")
+    wait_until(
+        lambda: count_tagged(lab, "mx1", user, on_mx1) == 1,
+        timeout=60,
+        what="the SMTP message to reach mx1's mailbox",
+    )
     assert count_tagged(lab, "mx2", user, on_mx2) == 1
     return on_mx1, on_mx2
 
@@ -55,8 +67,11 @@ def test_compare_and_check_mode_see_the_delta_and_change_nothing(lab, tags):
     on_mx1, on_mx2 = put_on_both_sides(lab, tags)
     before_mx1, before_mx2 = guid_set(lab, "mx1", USER), guid_set(lab, "mx2", USER)
 
-    compared = module("mx2", "continuity.mail.mailbox_sync",
-                      {"destination": destination(lab), "users": [USER], "operation": "compare"})
+    compared = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": destination(lab), "users": [USER], "operation": "compare"},
+    )
     assert not compared.get("failed"), compared
     assert compared["changed"] is False
     assert compared["in_sync"] is False
@@ -64,8 +79,13 @@ def test_compare_and_check_mode_see_the_delta_and_change_nothing(lab, tags):
     assert entry["missing_on_local"] >= 1 and entry["missing_on_remote"] >= 1, entry
     assert entry["attempts"] == 0
 
-    checked = module("mx2", "continuity.mail.mailbox_sync",
-                     {"destination": destination(lab), "users": [USER]}, check=True, diff=True)
+    checked = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": destination(lab), "users": [USER]},
+        check=True,
+        diff=True,
+    )
     assert not checked.get("failed"), checked
     assert checked["changed"] is True, "check mode must report the sync it would make"
     assert user_result(checked, USER)["attempts"] == 0
@@ -80,8 +100,12 @@ def test_compare_and_check_mode_see_the_delta_and_change_nothing(lab, tags):
 def test_sync_merges_both_ways_exactly_once_and_a_second_run_changes_nothing(lab, tags):
     on_mx1, on_mx2 = put_on_both_sides(lab, tags)
 
-    synced = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": [USER]}, diff=True)
+    synced = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": destination(lab), "users": [USER]},
+        diff=True,
+    )
     assert not synced.get("failed"), synced
     assert synced["changed"] is True
     assert synced["in_sync"] is True
@@ -99,8 +123,9 @@ def test_sync_merges_both_ways_exactly_once_and_a_second_run_changes_nothing(lab
         assert count_tagged(lab, "mx2", USER, tag) == 1, tag
     assert guid_set(lab, "mx1", USER) == guid_set(lab, "mx2", USER)
 
-    again = module("mx2", "continuity.mail.mailbox_sync",
-                   {"destination": destination(lab), "users": [USER]})
+    again = module(
+        "mx2", "continuity.mail.mailbox_sync", {"destination": destination(lab), "users": [USER]}
+    )
     assert not again.get("failed"), again
     assert again["changed"] is False, again["users"]
     assert again["in_sync"] is True
@@ -111,14 +136,16 @@ def test_sync_merges_both_ways_exactly_once_and_a_second_run_changes_nothing(lab
 
 def test_deletions_on_one_side_reach_the_other(lab, tags):
     on_mx1, dummy = put_on_both_sides(lab, tags)
-    first = module("mx2", "continuity.mail.mailbox_sync",
-                   {"destination": destination(lab), "users": [USER]})
+    first = module(
+        "mx2", "continuity.mail.mailbox_sync", {"destination": destination(lab), "users": [USER]}
+    )
     assert first["in_sync"] is True, first
     assert count_tagged(lab, "mx2", USER, on_mx1) == 1
 
     expunge_tagged(lab, "mx1", USER, on_mx1)
-    second = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": [USER]})
+    second = module(
+        "mx2", "continuity.mail.mailbox_sync", {"destination": destination(lab), "users": [USER]}
+    )
     assert not second.get("failed"), second
     assert second["changed"] is True and second["in_sync"] is True
     assert count_tagged(lab, "mx2", USER, on_mx1) == 0, "the expunge on mx1 did not reach mx2"
@@ -128,9 +155,17 @@ def test_parallel_users_explicit_password_and_no_secret_left_behind(lab, tags):
     put_on_both_sides(lab, tags, USER)
     put_on_both_sides(lab, tags, OTHER)
     password = lab.vars["continuity_doveadm_password"]
-    result = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": [USER, OTHER], "parallel": 2,
-                     "doveadm_password": password, "stateful": False})
+    result = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {
+            "destination": destination(lab),
+            "users": [USER, OTHER],
+            "parallel": 2,
+            "doveadm_password": password,
+            "stateful": False,
+        },
+    )
     assert not result.get("failed"), result
     assert [entry["user"] for entry in result["users"]] == [USER, OTHER]
     assert result["in_sync"] is True
@@ -143,8 +178,11 @@ def test_parallel_users_explicit_password_and_no_secret_left_behind(lab, tags):
 
 
 def test_all_users_come_from_the_userdb(lab):
-    result = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": ["all"], "operation": "compare"})
+    result = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": destination(lab), "users": ["all"], "operation": "compare"},
+    )
     assert not result.get("failed"), result
     expected = sorted(name.lower() for name in lab.users)
     assert [entry["user"] for entry in result["users"]] == expected
@@ -153,9 +191,15 @@ def test_all_users_come_from_the_userdb(lab):
 def test_wrong_password_fails_clearly_and_changes_nothing(lab, tags):
     on_mx1, on_mx2 = put_on_both_sides(lab, tags)
     before = guid_set(lab, "mx1", USER), guid_set(lab, "mx2", USER)
-    result = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": [USER],
-                     "doveadm_password": "Not-the-lab-password-Zq81"})
+    result = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {
+            "destination": destination(lab),
+            "users": [USER],
+            "doveadm_password": "Not-the-lab-password-Zq81",
+        },
+    )
     assert result.get("failed") is True
     assert "mailbox_sync failed for 1 of 1 user(s)" in result["msg"]
     assert "authentication failed" in result["msg"]
@@ -164,21 +208,29 @@ def test_wrong_password_fails_clearly_and_changes_nothing(lab, tags):
 
 
 def test_unreachable_destination_fails_per_user(lab):
-    result = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": "172.30.53.69", "users": [USER], "timeout": 30,
-                     "fail_on_error": False})
+    result = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": "172.30.53.69", "users": [USER], "timeout": 30, "fail_on_error": False},
+    )
     assert result.get("failed") is not True, result
     assert result["counts"]["failed"] == 1
     assert "172.30.53.69" in result["failed_users"][0]["error"]
 
 
 def test_bad_input_is_refused_before_anything_runs(lab):
-    result = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": ["all", USER]})
+    result = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": destination(lab), "users": ["all", USER]},
+    )
     assert result.get("failed") is True
     assert "'all' cannot be combined" in result["msg"]
-    result = module("mx2", "continuity.mail.mailbox_sync",
-                    {"destination": destination(lab), "users": [USER], "parallel": 0})
+    result = module(
+        "mx2",
+        "continuity.mail.mailbox_sync",
+        {"destination": destination(lab), "users": [USER], "parallel": 0},
+    )
     assert result.get("failed") is True and "parallel must be at least 1" in result["msg"]
 
 
@@ -190,10 +242,18 @@ SSH_USERS = ["sync1@example.test", "sync2@example.test"]
 
 
 def docker(*args, check=True, input_text=None, timeout=300):
-    result = subprocess.run(["docker"] + list(args), capture_output=True, text=True, input=input_text,
-                            timeout=timeout, check=False)
+    result = subprocess.run(
+        ["docker"] + list(args),
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=timeout,
+        check=False,
+    )
     if check and result.returncode != 0:
-        raise AssertionError("docker %s failed: %s %s" % (" ".join(args), result.stdout, result.stderr))
+        raise AssertionError(
+            "docker %s failed: %s %s" % (" ".join(args), result.stdout, result.stderr)
+        )
     return result
 
 
@@ -207,28 +267,70 @@ def ssh_pair(lab):
         docker("rm", "-f", name, check=False)
     try:
         for name, ip in SSH_IPS.items():
-            docker("run", "-d", "--name", name, "--hostname", name.rsplit("-", 1)[-1],
-                   "--label", "continuity.mail.lab=mailbox-sync-ssh", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-                   "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--network", lab.vars["lab_network"],
-                   "--ip", ip, "continuity-lab:latest", "/lib/systemd/systemd")
+            docker(
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--hostname",
+                name.rsplit("-", 1)[-1],
+                "--label",
+                "continuity.mail.lab=mailbox-sync-ssh",
+                "--tmpfs",
+                "/run",
+                "--tmpfs",
+                "/run/lock",
+                "-v",
+                "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+                "--network",
+                lab.vars["lab_network"],
+                "--ip",
+                ip,
+                "continuity-lab:latest",
+                "/lib/systemd/systemd",
+            )
         for name in SSH_IPS:
-            wait_until(lambda: docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
-                       in ("running", "degraded"), timeout=120, what="systemd in %s" % name)
-            in_container(name, "groupadd -g 5000 vmail && useradd -u 5000 -g vmail -d /var/vmail vmail && "
-                               "install -d -o vmail -g vmail /var/vmail && cat > /etc/dovecot/dovecot.conf && "
-                               "printf '%s' > /etc/dovecot/users && systemctl restart dovecot"
-                         % "".join("%s:{PLAIN}unused::::::\\n" % user for user in SSH_USERS),
-                         input_text=dovecot_conf())
+            wait_until(
+                lambda: (
+                    docker(
+                        "exec", name, "systemctl", "is-system-running", check=False
+                    ).stdout.strip()
+                    in ("running", "degraded")
+                ),
+                timeout=120,
+                what="systemd in %s" % name,
+            )
+            in_container(
+                name,
+                "groupadd -g 5000 vmail && useradd -u 5000 -g vmail -d /var/vmail vmail && "
+                "install -d -o vmail -g vmail /var/vmail && cat > /etc/dovecot/dovecot.conf && "
+                "printf '%s' > /etc/dovecot/users && systemctl restart dovecot"
+                % "".join("%s:{PLAIN}unused::::::\\n" % user for user in SSH_USERS),
+                input_text=dovecot_conf(),
+            )
         packages = {SSH_SOURCE: "openssh-client", SSH_DEST: "openssh-server"}
         for name, package in packages.items():
-            in_container(name, "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
-                               "apt-get install -y -qq %s >/dev/null" % package)
-        public = in_container(SSH_SOURCE, "install -d -m 700 /root/.ssh && "
-                                          "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_sync && "
-                                          "cat /root/.ssh/id_sync.pub")
-        in_container(SSH_DEST, "install -d -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys && "
-                               "chmod 600 /root/.ssh/authorized_keys && systemctl is-active ssh", input_text=public)
-        in_container(SSH_SOURCE, "ssh-keyscan -t ed25519 %s > /root/.ssh/known_hosts 2>/dev/null" % SSH_IPS[SSH_DEST])
+            in_container(
+                name,
+                "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && "
+                "apt-get install -y -qq %s >/dev/null" % package,
+            )
+        public = in_container(
+            SSH_SOURCE,
+            "install -d -m 700 /root/.ssh && "
+            "ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_sync && "
+            "cat /root/.ssh/id_sync.pub",
+        )
+        in_container(
+            SSH_DEST,
+            "install -d -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys && "
+            "chmod 600 /root/.ssh/authorized_keys && systemctl is-active ssh",
+            input_text=public,
+        )
+        in_container(
+            SSH_SOURCE,
+            "ssh-keyscan -t ed25519 %s > /root/.ssh/known_hosts 2>/dev/null" % SSH_IPS[SSH_DEST],
+        )
         yield
     finally:
         for name in SSH_IPS:
@@ -236,7 +338,9 @@ def ssh_pair(lab):
 
 
 def save(name, user, tag):
-    in_container(name, "doveadm save -u %s" % user, input_text=tagged_message(tag, user).as_string())
+    in_container(
+        name, "doveadm save -u %s" % user, input_text=tagged_message(tag, user).as_string()
+    )
 
 
 def guids(name, user):
@@ -245,8 +349,14 @@ def guids(name, user):
 
 
 def ssh_args(**extra):
-    args = {"destination": SSH_IPS[SSH_DEST], "transport": "ssh", "ssh_user": "root",
-            "ssh_options": ["-i", "/root/.ssh/id_sync"], "users": ["all"], "parallel": 2}
+    args = {
+        "destination": SSH_IPS[SSH_DEST],
+        "transport": "ssh",
+        "ssh_user": "root",
+        "ssh_options": ["-i", "/root/.ssh/id_sync"],
+        "users": ["all"],
+        "parallel": 2,
+    }
     args.update(extra)
     return args
 
@@ -260,14 +370,20 @@ def test_over_ssh_both_ways_for_every_user(ssh_pair):
     assert result["destination"] == "ssh:root@172.30.53.62:22"
     assert result["in_sync"] is True and result["counts"]["changed"] == 2
     for user in SSH_USERS:
-        assert len(guids(SSH_SOURCE, user)) == 2 and guids(SSH_SOURCE, user) == guids(SSH_DEST, user), user
+        assert len(guids(SSH_SOURCE, user)) == 2 and guids(SSH_SOURCE, user) == guids(
+            SSH_DEST, user
+        ), user
 
     again = module(SSH_SOURCE, "continuity.mail.mailbox_sync", ssh_args(), container=True)
     assert again["changed"] is False and again["in_sync"] is True
 
 
 def test_over_ssh_a_refused_key_fails_clearly(ssh_pair):
-    result = module(SSH_SOURCE, "continuity.mail.mailbox_sync",
-                    ssh_args(ssh_options=["-i", "/nonexistent/key"], users=[SSH_USERS[0]]), container=True)
+    result = module(
+        SSH_SOURCE,
+        "continuity.mail.mailbox_sync",
+        ssh_args(ssh_options=["-i", "/nonexistent/key"], users=[SSH_USERS[0]]),
+        container=True,
+    )
     assert result.get("failed") is True
     assert "Permission denied" in result["msg"], result["msg"]

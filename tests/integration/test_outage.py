@@ -8,6 +8,7 @@ swaks on the lab's internet sender - and restored; the host must then be byte-fo
 converged host it was (main.cf, master.cf, the filter table, Postfix running). Restore runs
 in a finally block whatever happens: the lab is shared.
 """
+
 import json
 import os
 import smtplib
@@ -37,9 +38,12 @@ def state_file():
 
 def snapshot(lab):
     """What restore must bring back exactly."""
-    return lab.exec(TARGET, "sha256sum /etc/postfix/main.cf /etc/postfix/master.cf; "
-                            "iptables-save -t filter | grep -v '^#'; systemctl is-active postfix; "
-                            "ls /var/lib/continuity-mail 2>/dev/null | grep lab-outage || true").stdout
+    return lab.exec(
+        TARGET,
+        "sha256sum /etc/postfix/main.cf /etc/postfix/master.cf; "
+        "iptables-save -t filter | grep -v '^#'; systemctl is-active postfix; "
+        "ls /var/lib/continuity-mail 2>/dev/null | grep lab-outage || true",
+    ).stdout
 
 
 def outage(state_file, **extra):
@@ -59,9 +63,13 @@ def read_state(path):
 
 def swaks(lab, quit_after="RCPT", timeout=20):
     """The internet sender's view: swaks from the sender container to mx1:25."""
-    result = lab.exec("sender", "swaks --server %s --port 25 --to alice@example.test --from probe@example.net "
-                                "--quit-after %s --timeout %d 2>&1" % (lab.ip(TARGET), quit_after, timeout),
-                      check=False, timeout=timeout + 30)
+    result = lab.exec(
+        "sender",
+        "swaks --server %s --port 25 --to alice@example.test --from probe@example.net "
+        "--quit-after %s --timeout %d 2>&1" % (lab.ip(TARGET), quit_after, timeout),
+        check=False,
+        timeout=timeout + 30,
+    )
     return result.stdout
 
 
@@ -75,6 +83,7 @@ def assert_normal(lab):
 
 
 # --- how each outage kind looks to a client -------------------------------------------------
+
 
 def sees_refused(lab):
     with pytest.raises(ConnectionRefusedError):
@@ -110,7 +119,9 @@ def sees_slow(lab):
         assert conn.recv(512).startswith(b"220 mx1.example.test")
     finally:
         conn.close()
-    assert "<-  220 mx1.example.test ESMTP" in swaks(lab, quit_after="banner", timeout=SLOW_DELAY * 4)
+    assert "<-  220 mx1.example.test ESMTP" in swaks(
+        lab, quit_after="banner", timeout=SLOW_DELAY * 4
+    )
 
 
 def sees_disk_full(lab):
@@ -169,15 +180,22 @@ def test_refused_through_make_targets(lab, state_file):
     env = ansible_env(json_output=False)
     make = ["make", "--no-print-directory", "-C", ROOT]
     try:
-        injected = subprocess.run(make + ["outage", "KIND=refused"], env=env, capture_output=True,
-                                  text=True, timeout=300, check=False)
+        injected = subprocess.run(
+            make + ["outage", "KIND=refused"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert injected.returncode == 0, injected.stdout[-3000:] + injected.stderr[-2000:]
         assert "inactive" in lab.exec(TARGET, "systemctl is-active postfix", check=False).stdout
         sees_refused(lab)
         assert read_state(os.path.join(ROOT, ".lab", "outage.json"))["kind"] == "refused"
     finally:
-        restored = subprocess.run(make + ["restore"], env=env, capture_output=True, text=True,
-                                  timeout=300, check=False)
+        restored = subprocess.run(
+            make + ["restore"], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
     assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
     assert read_state(os.path.join(ROOT, ".lab", "outage.json"))["active"] is False
     assert snapshot(lab) == before
@@ -190,7 +208,9 @@ def test_a_second_kind_while_one_is_active_is_refused(lab, state_file):
         assert outage(state_file, outage_kind="tempfail").rc == 0
         other = outage(state_file, outage_kind="disk-full")
         assert other.rc != 0
-        assert any("a tempfail outage is already active on mx1" in msg for msg in other.messages()), other.describe()
+        assert any(
+            "a tempfail outage is already active on mx1" in msg for msg in other.messages()
+        ), other.describe()
         assert other.changed(TARGET) == 0
         sees_tempfail(lab)
     finally:
@@ -201,11 +221,16 @@ def test_a_second_kind_while_one_is_active_is_refused(lab, state_file):
 
 def test_bad_requests_change_nothing(lab, state_file):
     before = snapshot(lab)
-    for extra in ({"outage_kind": "meteor"}, {"outage_kind": "refused", "outage_target": "ns1"},
-                  {"outage_action": "explode"}):
+    for extra in (
+        {"outage_kind": "meteor"},
+        {"outage_kind": "refused", "outage_target": "ns1"},
+        {"outage_action": "explode"},
+    ):
         run = outage(state_file, **extra)
         assert run.rc != 0, extra
-        assert any("outage_action must be inject or restore" in msg for msg in run.messages()), run.describe()
+        assert any("outage_action must be inject or restore" in msg for msg in run.messages()), (
+            run.describe()
+        )
         assert TARGET not in run.report.get("stats", {}) or run.changed(TARGET) == 0
     assert not os.path.exists(state_file)
     assert snapshot(lab) == before

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity_preflight against the lab zones and servers: the lab passes; deliberately
 broken inputs (and a real broken TLSA record / MTA-STS policy) give the expected findings."""
+
 import contextlib
 import hashlib
 import os
@@ -22,8 +23,11 @@ from labtools import STATE_DIR, wait_until
 def inputs(lab):
     """What the lab really serves: users from Dovecot on mx1, recipients from mx2's map."""
     users = lab.exec("mx1", "doveadm user '*'").stdout.split()
-    recipients = [line.split()[0] for line in lab.exec("mx2", "cat /etc/postfix/recipients").stdout.splitlines()
-                  if line.strip() and not line.startswith("#")]
+    recipients = [
+        line.split()[0]
+        for line in lab.exec("mx2", "cat /etc/postfix/recipients").stdout.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert users and recipients
     return {
         "domains": lab.domains,
@@ -46,13 +50,16 @@ def preflight(inputs, **changes):
 
 
 def errors(result, check=None):
-    return [f for f in result["findings"] if f["severity"] == "error" and check in (None, f["check"])]
+    return [
+        f for f in result["findings"] if f["severity"] == "error" and check in (None, f["check"])
+    ]
 
 
 def test_lab_zones_pass(inputs):
     def clean():
         result = preflight(inputs)
         return result if result["passed"] and result["summary"]["warning"] == 0 else None
+
     # The lab is shared: a colleague's failover drill (mx2 preferred, mx1 cut off) makes the
     # preflight rightly complain. Wait for the lab to be back in its normal state.
     result = wait_until(clean, timeout=900, interval=15, what="the lab in its normal state")
@@ -60,8 +67,15 @@ def test_lab_zones_pass(inputs):
     assert {f["check"] for f in result["findings"]} == {"mta_sts"}  # info: no policy published
     checks = {(c["domain"], c["check"]) for c in result["checked"] if c["result"] == "pass"}
     for domain in inputs["domains"]:
-        for check in ("mx_present", "secondary_in_mx", "mx_smtp", "spf", "recipients", "mx_ttl",
-                      "mx_address_limit"):
+        for check in (
+            "mx_present",
+            "secondary_in_mx",
+            "mx_smtp",
+            "spf",
+            "recipients",
+            "mx_ttl",
+            "mx_address_limit",
+        ):
             assert (domain, check) in checks
     roles = {mx["exchange"]: mx["role"] for mx in result["mx"]["example.org"]}
     assert roles == {"mx1.example.org": "primary", "mx2.example.org": "secondary"}
@@ -80,10 +94,15 @@ def test_wrong_mta_sts_policy_text(inputs):
 
 
 def test_secondary_recipient_list_differs(inputs):
-    recipients = [r for r in inputs["secondary_recipients"] if r != "bob@example.org"] + ["ghost@example.org"]
+    recipients = [r for r in inputs["secondary_recipients"] if r != "bob@example.org"] + [
+        "ghost@example.org"
+    ]
     result = preflight(inputs, secondary_recipients=recipients)
     found = [f for f in result["findings"] if f["check"] == "recipients"]
-    assert {(f["domain"], f["severity"]) for f in found} == {("example.org", "error"), ("example.org", "warning")}
+    assert {(f["domain"], f["severity"]) for f in found} == {
+        ("example.org", "error"),
+        ("example.org", "warning"),
+    }
     assert any("bob@example.org" in f["message"] for f in found if f["severity"] == "error")
     assert any("ghost@example.org" in f["message"] for f in found if f["severity"] == "warning")
 
@@ -110,24 +129,29 @@ def test_secondary_not_in_mx_and_smtp_failures(inputs):
 
 
 def test_fail_on_error_fails_the_task_and_keeps_findings(inputs):
-    result = run_module("localhost", "continuity.mail.continuity_preflight",
-                        dict(inputs, rto_target=30))
+    result = run_module(
+        "localhost", "continuity.mail.continuity_preflight", dict(inputs, rto_target=30)
+    )
     assert result.get("failed") is True
     assert "finding(s) at error level" in result["msg"]
     assert result["summary"]["error"] >= 2
 
 
 def _tsig(lab):
-    return dict(keyring=dns.tsigkeyring.from_text({lab.dns["key_name"]: lab.dns["key_secret"]}),
-                keyalgorithm=lab.dns["key_algorithm"])
+    return dict(
+        keyring=dns.tsigkeyring.from_text({lab.dns["key_name"]: lab.dns["key_secret"]}),
+        keyalgorithm=lab.dns["key_algorithm"],
+    )
 
 
 @contextlib.contextmanager
 def tlsa_records(lab, records):
     """Add TLSA RRsets with a signed RFC 2136 UPDATE; always delete them again."""
+
     def send(update):
         response = dns.query.tcp(update, lab.ip("ns1"), timeout=10)
         assert response.rcode() == 0, response
+
     try:
         update = dns.update.UpdateMessage("example.test", **_tsig(lab))
         for name, text in records.items():
@@ -144,18 +168,27 @@ def tlsa_records(lab, records):
 def test_tlsa_match_and_mismatch(lab, inputs):
     with open(os.path.join(STATE_DIR, "pki", "mx1.crt"), "rb") as handle:
         cert = x509.load_pem_x509_certificate(handle.read())
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-    records = {"_25._tcp.mx1.example.test": "3 1 1 " + hashlib.sha256(spki).hexdigest(),
-               "_25._tcp.mx2.example.test": "3 1 1 " + "00" * 32}
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    records = {
+        "_25._tcp.mx1.example.test": "3 1 1 " + hashlib.sha256(spki).hexdigest(),
+        "_25._tcp.mx2.example.test": "3 1 1 " + "00" * 32,
+    }
     with tlsa_records(lab, records):
         result = preflight(inputs, domains=["example.test"])
     tlsa = [f for f in result["findings"] if f["check"] == "tlsa"]
-    assert [f["subject"] for f in errors(result, "tlsa")] == ["_25._tcp.mx2.example.test (172.30.53.21)"]
-    assert any(c["check"] == "tlsa" and c["result"] == "pass" and c["subject"].startswith("_25._tcp.mx1")
-               for c in result["checked"])
+    assert [f["subject"] for f in errors(result, "tlsa")] == [
+        "_25._tcp.mx2.example.test (172.30.53.21)"
+    ]
+    assert any(
+        c["check"] == "tlsa" and c["result"] == "pass" and c["subject"].startswith("_25._tcp.mx1")
+        for c in result["checked"]
+    )
     assert any(f["severity"] == "warning" and "without DNSSEC" in f["message"] for f in tlsa)
-    gone = dns.query.tcp(dns.message.make_query("_25._tcp.mx1.example.test", "TLSA"), lab.ip("ns1"), timeout=10)
+    gone = dns.query.tcp(
+        dns.message.make_query("_25._tcp.mx1.example.test", "TLSA"), lab.ip("ns1"), timeout=10
+    )
     assert not gone.answer
 
 
@@ -171,21 +204,42 @@ server.serve_forever()
 
 def test_mta_sts_policy_fetched_over_https(lab, inputs, broken):  # noqa: F811
     policy = "version: STSv1\nmode: testing\nmx: mx1.example.test\nmx: mx2.example.test\nmax_age: 86400\n"
-    broken.sh("mkdir -p /srv/sts/.well-known && cat > /srv/sts/.well-known/mta-sts.txt", input_text=policy)
+    broken.sh(
+        "mkdir -p /srv/sts/.well-known && cat > /srv/sts/.well-known/mta-sts.txt", input_text=policy
+    )
     broken.sh("cat > /root/sts.py", input_text=STS_SERVER)
     broken.sh("systemd-run --unit continuity-sts --working-directory=/srv/sts python3 /root/sts.py")
-    wait_until(lambda: "8443" in broken.sh("ss -ltn", check=False).stdout, timeout=30, what="HTTPS policy server")
+    wait_until(
+        lambda: "8443" in broken.sh("ss -ltn", check=False).stdout,
+        timeout=30,
+        what="HTTPS policy server",
+    )
     url = "https://%s:8443/.well-known/mta-sts.txt" % broken.ip
-    result = preflight(inputs, domains=["example.test"], mta_sts={"example.test": url}, ca_path=broken.ca_path,
-                       probe_smtp=False)
-    assert sorted(c["subject"] for c in result["checked"] if c["check"] == "mta_sts" and c["result"] == "pass") == [
-        "mx1.example.test", "mx2.example.test"]
-    broken.sh("cat > /srv/sts/.well-known/mta-sts.txt",
-              input_text=policy.replace("mx: mx2.example.test\n", ""))
-    result = preflight(inputs, domains=["example.test"], mta_sts={"example.test": url}, ca_path=broken.ca_path,
-                       probe_smtp=False)
+    result = preflight(
+        inputs,
+        domains=["example.test"],
+        mta_sts={"example.test": url},
+        ca_path=broken.ca_path,
+        probe_smtp=False,
+    )
+    assert sorted(
+        c["subject"] for c in result["checked"] if c["check"] == "mta_sts" and c["result"] == "pass"
+    ) == ["mx1.example.test", "mx2.example.test"]
+    broken.sh(
+        "cat > /srv/sts/.well-known/mta-sts.txt",
+        input_text=policy.replace("mx: mx2.example.test\n", ""),
+    )
+    result = preflight(
+        inputs,
+        domains=["example.test"],
+        mta_sts={"example.test": url},
+        ca_path=broken.ca_path,
+        probe_smtp=False,
+    )
     warned = [f for f in result["findings"] if f["check"] == "mta_sts"]
     assert [(f["severity"], f["subject"]) for f in warned] == [("warning", "mx2.example.test")]
     closed = "https://%s:8444/.well-known/mta-sts.txt" % broken.ip
-    result = preflight(inputs, domains=["example.test"], mta_sts={"example.test": closed}, probe_smtp=False)
+    result = preflight(
+        inputs, domains=["example.test"], mta_sts={"example.test": closed}, probe_smtp=False
+    )
     assert "cannot fetch the MTA-STS policy" in errors(result, "mta_sts")[0]["message"]

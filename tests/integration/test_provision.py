@@ -1,6 +1,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """provision: the secondary missing from a domain's MX set is added back, once."""
+
 from flows_lab import module, playbook
 
 
@@ -10,10 +11,18 @@ def _mx(lab, server, domain):
 
 
 def _dns(lab, rrsets):
-    result = module("localhost", "continuity.mail.dns_rrsets", {
-        "server": lab.dns["server"], "key_name": lab.dns["key_name"], "key_secret": lab.dns["key_secret"],
-        "rrsets": rrsets, "wait": True, "wait_servers": lab.dns["servers"],
-    })
+    result = module(
+        "localhost",
+        "continuity.mail.dns_rrsets",
+        {
+            "server": lab.dns["server"],
+            "key_name": lab.dns["key_name"],
+            "key_secret": lab.dns["key_secret"],
+            "rrsets": rrsets,
+            "wait": True,
+            "wait_servers": lab.dns["servers"],
+        },
+    )
     assert not result.get("failed"), result
     return result
 
@@ -31,7 +40,10 @@ def test_provision_adds_the_missing_secondary_and_is_idempotent(lab):
         for server in ("ns1", "ns2"):
             assert _mx(lab, server, domain) == normal, server
             # the other domain was complete and is untouched
-            assert _mx(lab, server, "example.test") == ["10 mx1.example.test.", "20 mx2.example.test."]
+            assert _mx(lab, server, "example.test") == [
+                "10 mx1.example.test.",
+                "20 mx2.example.test.",
+            ]
         second = playbook("playbooks/provision.yml")
         assert second.rc == 0, second.describe()
         assert second.changed("localhost") == 0

@@ -8,6 +8,7 @@ mx2's Dovecot is stopped so LMTP defers. Then the mode switch must route the wai
 new way, exactly once, and a second run must change nothing. Whatever happens, mx2 ends in
 relay mode with Dovecot running and no rule left, and mx1 is never touched.
 """
+
 import json
 
 import pytest
@@ -36,13 +37,19 @@ def queued(lab, sender):
 
 
 def cut_mx2_from_mx1(lab):
-    lab.exec("mx2", "iptables -N {c} && iptables -A {c} -d {ip} -p tcp --dport 25 -j REJECT --reject-with tcp-reset "
-                    "&& iptables -I OUTPUT -j {c}".format(c=CHAIN, ip=lab.ip("mx1")))
+    lab.exec(
+        "mx2",
+        "iptables -N {c} && iptables -A {c} -d {ip} -p tcp --dport 25 -j REJECT --reject-with tcp-reset "
+        "&& iptables -I OUTPUT -j {c}".format(c=CHAIN, ip=lab.ip("mx1")),
+    )
 
 
 def reconnect_mx2(lab):
-    lab.exec("mx2", "if iptables -S {c} >/dev/null 2>&1; then iptables -D OUTPUT -j {c}; "
-                    "iptables -F {c}; iptables -X {c}; fi".format(c=CHAIN))
+    lab.exec(
+        "mx2",
+        "if iptables -S {c} >/dev/null 2>&1; then iptables -D OUTPUT -j {c}; "
+        "iptables -F {c}; iptables -X {c}; fi".format(c=CHAIN),
+    )
 
 
 @pytest.fixture
@@ -62,10 +69,14 @@ def relay_at_the_end(lab):
         for tag in state["tags"]:
             for host in ("mx1", "mx2"):
                 expunge_tagged(lab, host, USER, tag)
-        assert lab.exec("mx1", "systemctl is-active postfix", check=False).stdout.strip() == "active"
+        assert (
+            lab.exec("mx1", "systemctl is-active postfix", check=False).stdout.strip() == "active"
+        )
 
 
-def test_relay_to_active_delivers_waiting_mail_locally_keeps_held_mail_and_is_idempotent(lab, relay_at_the_end):
+def test_relay_to_active_delivers_waiting_mail_locally_keeps_held_mail_and_is_idempotent(
+    lab, relay_at_the_end
+):
     start = switch("relay")
     assert start.rc == 0, start.describe()
     assert mode_on_host(lab) == "relay"
@@ -76,8 +87,13 @@ def test_relay_to_active_delivers_waiting_mail_locally_keeps_held_mail_and_is_id
     cut_mx2_from_mx1(lab)
     smtp_send(lab.ip("mx2"), tagged_message(tag, USER, sender=waiting_from))
     smtp_send(lab.ip("mx2"), tagged_message(held_tag, USER, sender=held_from))
-    wait_until(lambda: queued(lab, waiting_from) and queued(lab, waiting_from)[0]["queue_name"] == "deferred",
-               timeout=60, what="the message to wait in mx2's deferred queue")
+    wait_until(
+        lambda: (
+            queued(lab, waiting_from) and queued(lab, waiting_from)[0]["queue_name"] == "deferred"
+        ),
+        timeout=60,
+        what="the message to wait in mx2's deferred queue",
+    )
     wait_until(lambda: queued(lab, held_from), timeout=60, what="the second message in mx2's queue")
     held_id = queued(lab, held_from)[0]["queue_id"]
     lab.exec("mx2", "postsuper -h %s" % held_id)
@@ -88,8 +104,11 @@ def test_relay_to_active_delivers_waiting_mail_locally_keeps_held_mail_and_is_id
     assert active.rc == 0, active.describe()
     assert active.changed("mx2") > 0
     assert mode_on_host(lab) == "active"
-    wait_until(lambda: count_tagged(lab, "mx2", USER, tag) == 1, timeout=60,
-               what="the waiting message in mx2's own mailbox")
+    wait_until(
+        lambda: count_tagged(lab, "mx2", USER, tag) == 1,
+        timeout=60,
+        what="the waiting message in mx2's own mailbox",
+    )
     assert queued(lab, waiting_from) == [], "the message is still queued after delivery"
     assert count_tagged(lab, "mx1", USER, tag) == 0, "mx1 got it although mx2 could not reach it"
     held = queued(lab, held_from)
@@ -112,8 +131,13 @@ def test_active_to_relay_sends_waiting_mail_to_the_primary_and_is_idempotent(lab
     # Active, but LMTP cannot deliver: the message waits in mx2's queue for local delivery.
     lab.exec("mx2", "systemctl stop dovecot")
     smtp_send(lab.ip("mx2"), tagged_message(tag, USER, sender=waiting_from))
-    wait_until(lambda: queued(lab, waiting_from) and queued(lab, waiting_from)[0]["queue_name"] == "deferred",
-               timeout=60, what="the message to wait in mx2's deferred queue")
+    wait_until(
+        lambda: (
+            queued(lab, waiting_from) and queued(lab, waiting_from)[0]["queue_name"] == "deferred"
+        ),
+        timeout=60,
+        what="the message to wait in mx2's deferred queue",
+    )
     assert "dovecot-lmtp" in queued(lab, waiting_from)[0]["recipients"][0]["delay_reason"]
 
     relay = switch("relay")
@@ -121,14 +145,25 @@ def test_active_to_relay_sends_waiting_mail_to_the_primary_and_is_idempotent(lab
     assert relay.changed("mx2") > 0
     assert mode_on_host(lab) == "relay"
     try:
-        wait_until(lambda: count_tagged(lab, "mx1", USER, tag) == 1, timeout=90,
-                   what="the waiting message on the primary mx1")
+        wait_until(
+            lambda: count_tagged(lab, "mx1", USER, tag) == 1,
+            timeout=90,
+            what="the waiting message on the primary mx1",
+        )
     except AssertionError:
         # Say why: a drill elsewhere may have mx1 down (the lab is shared), or the route is wrong.
-        raise AssertionError("not delivered to mx1; mx2 queue says %r; mx1 port 25 says %r" % (
-            queued(lab, waiting_from),
-            lab.exec("sender", "swaks --server %s --quit-after banner --timeout 5 2>&1 | tail -3" % lab.ip("mx1"),
-                     check=False).stdout))
+        raise AssertionError(
+            "not delivered to mx1; mx2 queue says %r; mx1 port 25 says %r"
+            % (
+                queued(lab, waiting_from),
+                lab.exec(
+                    "sender",
+                    "swaks --server %s --quit-after banner --timeout 5 2>&1 | tail -3"
+                    % lab.ip("mx1"),
+                    check=False,
+                ).stdout,
+            )
+        )
     assert queued(lab, waiting_from) == []
     assert count_tagged(lab, "mx2", USER, tag) == 0, "mx2 delivered it locally as well"
 

@@ -8,16 +8,17 @@ one object per connection with smtplib/imaplib-like methods (ehlo, mail, rcpt, d
 select, noop, uid, expunge) that tests can wrap or make hang; _SMTPDialog and _IMAPDialog turn
 the client's command lines into those calls and their results into protocol replies.
 """
+
 import collections
 import imaplib
 import re
 
-from health_certs import der_cert, make_ca, make_leaf
-
 from ansible_collections.continuity.mail.plugins.module_utils._mail import conn
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    PROTOCOL_ERROR, ProbeFailure,
+    PROTOCOL_ERROR,
+    ProbeFailure,
 )
+from health_certs import der_cert, make_ca, make_leaf
 
 IMAP_PORTS = (143, 993)
 # Every fake server presents this certificate (tls_verify=true checks the name against it).
@@ -27,6 +28,7 @@ _DER = der_cert(make_leaf(make_ca(), CERT_NAMES)[1])
 
 class FakeSMTP:
     """One SMTP connection's server side, recording the conversation."""
+
     instances = []
     offers_starttls = True
     answers = {}
@@ -69,6 +71,7 @@ class FakeSMTP:
 
 class FakeIMAP:
     """One IMAP connection's server side, backed by per-host mailboxes {host: {uid: token}}."""
+
     error = imaplib.IMAP4.error
     servers = {}
 
@@ -194,7 +197,9 @@ class _SMTPDialog:
                 return
             payload = re.sub(rb"(?m)^\.\.", b".", self.message[:-3])
             self.message = None
-            self._answer(link, self.server.data(payload[:-2] if payload.endswith(b"\r\n") else payload))
+            self._answer(
+                link, self.server.data(payload[:-2] if payload.endswith(b"\r\n") else payload)
+            )
             return
         for line in _lines(self, data):
             verb, dummy, rest = line.partition(" ")
@@ -239,7 +244,9 @@ def _arguments(text):
     """IMAP command arguments: quoted strings unquoted, atoms and (lists) as they are."""
     out = []
     for quoted, listed, atom in _ARGUMENT.findall(text):
-        out.append(re.sub(r"\\(.)", r"\1", quoted) if quoted or not (listed or atom) else listed or atom)
+        out.append(
+            re.sub(r"\\(.)", r"\1", quoted) if quoted or not (listed or atom) else listed or atom
+        )
     return out
 
 
@@ -314,5 +321,10 @@ def install(monkeypatch):
 
 
 def reset():
-    FakeSMTP.instances, FakeSMTP.offers_starttls, FakeSMTP.answers, FakeSMTP.connect_error = [], True, {}, None
+    FakeSMTP.instances, FakeSMTP.offers_starttls, FakeSMTP.answers, FakeSMTP.connect_error = (
+        [],
+        True,
+        {},
+        None,
+    )
     FakeIMAP.servers = {}

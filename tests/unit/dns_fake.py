@@ -8,6 +8,7 @@ dns.zone.Zone objects (RFC 2136 prerequisites and updates applied for real), and
 answer goes back through the engine's real parsers. Every request is recorded, so tests
 can assert that check mode sent no UPDATE.
 """
+
 import dns.flags
 import dns.message
 import dns.name
@@ -21,8 +22,8 @@ import dns.zone
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.transport import DNSError
 
-KEY_NAME = 'unit-key.'
-KEY_SECRET = 'c2VjcmV0LWZvci11bml0LXRlc3RzLW9ubHktMzJieXRlcyE='
+KEY_NAME = "unit-key."
+KEY_SECRET = "c2VjcmV0LWZvci11bml0LXRlc3RzLW9ubHktMzJieXRlcyE="
 ZONE_TEMPLATE = """
 $TTL 60
 @ SOA ns1 hostmaster 1 60 30 86400 60
@@ -48,7 +49,11 @@ class FakeServer:
 
     def __init__(self, zones, keys=None, refuse_updates=False, authoritative=True):
         self.zones = dict((zone.origin, zone) for zone in zones)
-        self.keys = {dns.name.from_text(KEY_NAME): dns.tsig.Key(KEY_NAME, KEY_SECRET)} if keys is None else keys
+        self.keys = (
+            {dns.name.from_text(KEY_NAME): dns.tsig.Key(KEY_NAME, KEY_SECRET)}
+            if keys is None
+            else keys
+        )
         self.refuse_updates = refuse_updates
         self.authoritative = authoritative
         self.down = None
@@ -86,7 +91,9 @@ class FakeServer:
     def _tsig_error(self, request, error):
         response = dns.message.make_response(request)
         response.set_rcode(dns.rcode.NOTAUTH)
-        response.use_tsig(dns.tsig.Key(request.keyname, b'\0' * 32, request.keyalgorithm), tsig_error=error)
+        response.use_tsig(
+            dns.tsig.Key(request.keyname, b"\0" * 32, request.keyalgorithm), tsig_error=error
+        )
         return response.to_wire()
 
     def _query(self, request, response):
@@ -99,21 +106,24 @@ class FakeServer:
             response.flags |= dns.flags.AA
         zone = self.zones[origin]
         node = zone.get_node(question.name)
-        soa = zone.get_rdataset(origin, 'SOA')
+        soa = zone.get_rdataset(origin, "SOA")
         if node is None:
             response.set_rcode(dns.rcode.NXDOMAIN)
-            response.find_rrset(response.authority, origin, dns.rdataclass.IN, dns.rdatatype.SOA,
-                                create=True).update(soa)
+            response.find_rrset(
+                response.authority, origin, dns.rdataclass.IN, dns.rdatatype.SOA, create=True
+            ).update(soa)
             return
         rdataset = node.get_rdataset(dns.rdataclass.IN, question.rdtype)
         if rdataset is None and question.rdtype != dns.rdatatype.CNAME:
             rdataset = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.CNAME)
         if rdataset is None:
-            response.find_rrset(response.authority, origin, dns.rdataclass.IN, dns.rdatatype.SOA,
-                                create=True).update(soa)
+            response.find_rrset(
+                response.authority, origin, dns.rdataclass.IN, dns.rdatatype.SOA, create=True
+            ).update(soa)
             return
-        response.find_rrset(response.answer, question.name, dns.rdataclass.IN, rdataset.rdtype,
-                            create=True).update(rdataset)
+        response.find_rrset(
+            response.answer, question.name, dns.rdataclass.IN, rdataset.rdtype, create=True
+        ).update(rdataset)
 
     def _update(self, request, response):
         origin = request.question[0].name
@@ -139,8 +149,8 @@ class FakeServer:
                 elif rrset.deleting is None:
                     txn.add(rrset.name, rrset)
                 else:
-                    raise AssertionError('the engine never deletes single records: %s' % rrset)
-            soa = txn.get(origin, 'SOA')[0]
+                    raise AssertionError("the engine never deletes single records: %s" % rrset)
+            soa = txn.get(origin, "SOA")[0]
             txn.replace(origin, 60, soa.replace(serial=soa.serial + 1))
 
     @staticmethod
@@ -148,7 +158,7 @@ class FakeServer:
         # RFC 2136 3.2.5: value-dependent prerequisites are collected per RRset, then compared.
         wanted = {}
         for rrset in section:
-            assert rrset.ttl == 0, 'prerequisites must carry TTL 0 (BIND answers FORMERR)'
+            assert rrset.ttl == 0, "prerequisites must carry TTL 0 (BIND answers FORMERR)"
             current = zone.get_rdataset(rrset.name, rrset.rdtype)
             if rrset.deleting == dns.rdataclass.NONE:
                 if current is not None:
@@ -156,7 +166,7 @@ class FakeServer:
             elif rrset.deleting is None:
                 wanted.setdefault((rrset.name, rrset.rdtype), set()).update(rrset)
             else:
-                raise AssertionError('unexpected prerequisite class %s' % rrset.rdclass)
+                raise AssertionError("unexpected prerequisite class %s" % rrset.rdclass)
         for (name, rdtype), rdatas in wanted.items():
             current = zone.get_rdataset(name, rdtype)
             if current is None or set(current) != rdatas:
@@ -175,7 +185,7 @@ class FakeNetwork:
         self.servers[(host, port)] = server
         return server
 
-    def connection(self, endpoint, protocol='tcp', timeout=10.0, key=None):
+    def connection(self, endpoint, protocol="tcp", timeout=10.0, key=None):
         conn = FakeConnection(self, endpoint, protocol, timeout, key)
         self.connections.append(conn)
         return conn
@@ -189,13 +199,12 @@ def patched_network(monkeypatch):
     from ansible_collections.continuity.mail.plugins.module_utils._dns import engine, wait
 
     network = FakeNetwork()
-    monkeypatch.setattr(engine, 'Connection', network.connection)
-    monkeypatch.setattr(wait, 'Connection', network.connection)
+    monkeypatch.setattr(engine, "Connection", network.connection)
+    monkeypatch.setattr(wait, "Connection", network.connection)
     return network
 
 
 class FakeConnection:
-
     def __init__(self, network, endpoint, protocol, timeout, key):
         self.network = network
         self.endpoint = endpoint
@@ -213,11 +222,18 @@ class FakeConnection:
         for request in requests:
             self._id = (self._id + 1) & 0xFFFF
             wire = request.render(self._id, self.key)
-            if server is None or server.down == 'refused':
-                results.append(DNSError(self.endpoint.label, 'CONNECTION',
-                                        'cannot connect over TCP: Connection refused'))
-            elif server.down == 'timeout':
-                results.append(DNSError(self.endpoint.label, 'TIMEOUT', 'no answer within %gs' % self.timeout))
+            if server is None or server.down == "refused":
+                results.append(
+                    DNSError(
+                        self.endpoint.label,
+                        "CONNECTION",
+                        "cannot connect over TCP: Connection refused",
+                    )
+                )
+            elif server.down == "timeout":
+                results.append(
+                    DNSError(self.endpoint.label, "TIMEOUT", "no answer within %gs" % self.timeout)
+                )
             else:
                 answer = server.handle(wire)
                 results.append(request.accept(answer, self.key, self._fail))

@@ -1,6 +1,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Two Dovecot servers as doveadm sees them, for mailbox_sync unit tests."""
+
 import collections
 import threading
 
@@ -22,9 +23,9 @@ class FakeDovecot:
         self.local = collections.defaultdict(collections.Counter, local or {})
         self.remote = collections.defaultdict(collections.Counter, remote or {})
         self.users = list(users)
-        self.sync_rcs = collections.defaultdict(list)   # user -> rcs to return, in order
-        self.arrivals = collections.defaultdict(list)   # user -> messages arriving during a sync
-        self.broken_local = set()                       # users whose local fetch fails
+        self.sync_rcs = collections.defaultdict(list)  # user -> rcs to return, in order
+        self.arrivals = collections.defaultdict(list)  # user -> messages arriving during a sync
+        self.broken_local = set()  # users whose local fetch fails
         self.calls = []
         self.lock = threading.Lock()
 
@@ -48,7 +49,11 @@ class FakeDovecot:
             if "-F" in command:
                 if self.broken_local & set(users):
                     return 75, "", "doveadm(%s): Error: broken\n" % sorted(self.broken_local)[0]
-                out = "username\t" + HEADER + "".join(render(self.local[u], u).split("\n", 1)[1] for u in users)
+                out = (
+                    "username\t"
+                    + HEADER
+                    + "".join(render(self.local[u], u).split("\n", 1)[1] for u in users)
+                )
                 return 0, out, ""
             side = self.remote if "-S" in command else self.local
             if side is self.local and users[0] in self.broken_local:
@@ -61,9 +66,12 @@ class FakeDovecot:
             if rc not in (0, 2):
                 errors.append("dsync-local(%s): Error: remote said no\nsome trailer\n" % user)
                 worst = rc
-                break   # doveadm stops iterating after a failed user
+                break  # doveadm stops iterating after a failed user
             merged = self.local[user] | self.remote[user]
-            self.local[user], self.remote[user] = collections.Counter(merged), collections.Counter(merged)
+            self.local[user], self.remote[user] = (
+                collections.Counter(merged),
+                collections.Counter(merged),
+            )
             if self.arrivals[user]:
                 self.local[user][self.arrivals[user].pop(0)] += 1
             worst = worst or rc

@@ -1,6 +1,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Scripted loopback SMTP/IMAP servers for unit tests of the probe engine (threads + sockets)."""
+
 import socket
 import ssl
 import threading
@@ -88,9 +89,16 @@ class FakeServer:
         self.listener.close()
 
 
-def smtp_server(greeting="220 fake.example.test ESMTP", caps=("PIPELINING", "STARTTLS"),
-                tls=None, auth_reply="235 2.7.0 ok", hold=0.0, mail_reply="250 2.1.0 Ok"):
+def smtp_server(
+    greeting="220 fake.example.test ESMTP",
+    caps=("PIPELINING", "STARTTLS"),
+    tls=None,
+    auth_reply="235 2.7.0 ok",
+    hold=0.0,
+    mail_reply="250 2.1.0 Ok",
+):
     """A small SMTP server: greeting, EHLO with caps, optional STARTTLS/AUTH, QUIT."""
+
     def handler(chat, number, server):
         if hold:
             time.sleep(hold)
@@ -102,7 +110,11 @@ def smtp_server(greeting="220 fake.example.test ESMTP", caps=("PIPELINING", "STA
             server.received.append(line)
             verb = line.split(" ")[0].upper()
             if verb == "EHLO":
-                offered = [c for c in caps if not (chat.sock.__class__ is ssl.SSLSocket and c == "STARTTLS")]
+                offered = [
+                    c
+                    for c in caps
+                    if not (chat.sock.__class__ is ssl.SSLSocket and c == "STARTTLS")
+                ]
                 lines = ["fake.example.test"] + list(offered)
                 for text in lines[:-1]:
                     chat.send("250-" + text)
@@ -121,11 +133,16 @@ def smtp_server(greeting="220 fake.example.test ESMTP", caps=("PIPELINING", "STA
                 return
             else:
                 chat.send("502 unknown")
+
     return FakeServer(handler)
 
 
-def imap_server(greeting="* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR] ready", tls=None,
-                login_reply="OK [CAPABILITY IMAP4rev1] Logged in", exists=3):
+def imap_server(
+    greeting="* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR] ready",
+    tls=None,
+    login_reply="OK [CAPABILITY IMAP4rev1] Logged in",
+    exists=3,
+):
     def handler(chat, number, server):
         chat.send(greeting)
         while True:
@@ -149,6 +166,7 @@ def imap_server(greeting="* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR
                 chat.send("* BYE")
                 chat.send(tag + " OK bye")
                 return
+
     return FakeServer(handler)
 
 

@@ -3,6 +3,7 @@
 """Test certificates for the health probes: a throwaway CA and leaf certificates with
 chosen names and validity (expired, wrong name, soon to expire). Used by unit tests and
 by the integration fixtures that build broken endpoints."""
+
 import datetime
 import ipaddress
 
@@ -71,8 +72,9 @@ def der_cert(cert):
 
 
 def pem_key(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def write_pair(directory, stem, key, cert):

@@ -6,6 +6,7 @@ Each test runs the collection's playbooks exactly as an operator would (ansible-
 with the lab inventory) and then checks the result on the servers themselves - IMAP and
 doveadm on mx1, dig against ns1 and ns2, Postfix on mx2 - not only the playbook's report.
 """
+
 import collections
 import json
 import os
@@ -33,11 +34,18 @@ def lab():
 
 
 def playbook(name, *extra, timeout=1500):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env = dict(
+        os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0"
+    )
     env["PATH"] = os.path.join(ROOT, ".venv", "bin") + os.pathsep + env.get("PATH", "")
     result = subprocess.run(
         ["ansible-playbook", os.path.join("playbooks", name + ".yml")] + list(extra),
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     result.recap = {host: int(changed) for host, changed, _, _ in RECAP.findall(result.stdout)}
     return result
@@ -48,7 +56,9 @@ def tail(result, lines=60):
 
 
 def preferred_mx(lab, server, domain):
-    answer = lab.exec("sender", "dig +short MX %s @%s" % (domain, lab.ip(server))).stdout.split("\n")
+    answer = lab.exec("sender", "dig +short MX %s @%s" % (domain, lab.ip(server))).stdout.split(
+        "\n"
+    )
     records = sorted((int(line.split()[0]), line.split()[1]) for line in answer if line.strip())
     return records[0][1] if records else None
 
@@ -58,11 +68,15 @@ def assert_normal_state(lab):
     for server in ("ns1", "ns2"):
         for domain in lab.domains:
             assert preferred_mx(lab, server, domain) == "mx1.%s." % domain, (server, domain)
-            lock = lab.exec("sender", "dig +short TXT _continuity-lock.%s @%s" % (
-                lab.domains[0], lab.ip(server))).stdout.strip()
+            lock = lab.exec(
+                "sender",
+                "dig +short TXT _continuity-lock.%s @%s" % (lab.domains[0], lab.ip(server)),
+            ).stdout.strip()
             assert lock == "", "lock left on %s: %s" % (server, lock)
     assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "relay"
-    assert sorted(lab.exec("mx2", "postconf -h relay_domains").stdout.split()) == sorted(lab.domains)
+    assert sorted(lab.exec("mx2", "postconf -h relay_domains").stdout.split()) == sorted(
+        lab.domains
+    )
     assert lab.exec("mx1", "postconf -h master_service_disable").stdout.strip() == ""
     assert lab.exec("mx2", "postqueue -j").stdout.strip() == "", "mail left in mx2's queue"
 
@@ -70,17 +84,36 @@ def assert_normal_state(lab):
 @pytest.mark.parametrize("kind", OUTAGES)
 def test_full_cycle_loses_and_duplicates_nothing(lab, kind, tmp_path):
     run_id = "test-%s-%s" % (kind, uuid.uuid4().hex[:8])
-    result = playbook("drill", "-e", "mode=full", "-e", "outage=" + kind, "-e", "drill_run_id=" + run_id,
-                      "-e", "drill_reports_dir=" + str(tmp_path))
+    result = playbook(
+        "drill",
+        "-e",
+        "mode=full",
+        "-e",
+        "outage=" + kind,
+        "-e",
+        "drill_run_id=" + run_id,
+        "-e",
+        "drill_reports_dir=" + str(tmp_path),
+    )
     assert result.returncode == 0, tail(result)
 
     # What the sender's MTA accepted (its own log), independent of the playbook's bookkeeping.
-    sent = [json.loads(line) for line in lab.exec(
-        "sender", "cat /var/tmp/continuity-drill-%s.jsonl" % run_id).stdout.splitlines() if line.strip()]
+    sent = [
+        json.loads(line)
+        for line in lab.exec(
+            "sender", "cat /var/tmp/continuity-drill-%s.jsonl" % run_id
+        ).stdout.splitlines()
+        if line.strip()
+    ]
     assert len(sent) >= 100
-    listing = lab.exec("mx1", "doveadm -f tab fetch -A 'user hdr.message-id' mailbox '*' HEADER X-Continuity-Drill %s"
-                       % run_id).stdout.splitlines()[1:]
-    on_mx1 = collections.Counter((row.split("\t")[1].lower(), row.split("\t")[2]) for row in listing)
+    listing = lab.exec(
+        "mx1",
+        "doveadm -f tab fetch -A 'user hdr.message-id' mailbox '*' HEADER X-Continuity-Drill %s"
+        % run_id,
+    ).stdout.splitlines()[1:]
+    on_mx1 = collections.Counter(
+        (row.split("\t")[1].lower(), row.split("\t")[2]) for row in listing
+    )
     expected = collections.Counter((m["to"].lower(), m["message_id"]) for m in sent)
     assert on_mx1 == expected, {
         "lost": sorted(set(expected) - set(on_mx1))[:10],
@@ -92,7 +125,12 @@ def test_full_cycle_loses_and_duplicates_nothing(lab, kind, tmp_path):
     assert len(reports) == 1
     report = json.load(open(os.path.join(reports[0], "report.json"), encoding="utf-8"))
     assert report["outage_kind"] == kind and report["passed"] is True
-    assert report["messages"] == {"sent": len(sent), "received": len(sent), "lost": 0, "duplicated": 0}
+    assert report["messages"] == {
+        "sent": len(sent),
+        "received": len(sent),
+        "lost": 0,
+        "duplicated": 0,
+    }
     assert report["rto_s"] is not None and float(report["rto_s"]) > 0
     for name in ("junit.xml", "report.html"):
         assert os.path.getsize(os.path.join(reports[0], name)) > 0

@@ -1,13 +1,16 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Verifier for the lab topology: real mail through real Postfix, Dovecot and BIND."""
+
 import os
 import sys
 import uuid
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "integration"))
+sys.path.insert(
+    0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "integration")
+)
 
 from labtools import Lab, imap_search, swaks, wait_until  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -30,8 +33,13 @@ LISTENERS = {
     # BIND binds each interface address rather than the wildcard.
     "ns1": ["tcp://172.30.53.10:53", "udp://172.30.53.10:53"],
     "ns2": ["tcp://172.30.53.11:53", "udp://172.30.53.11:53"],
-    "mx1": ["tcp://0.0.0.0:25", "tcp://0.0.0.0:587", "tcp://0.0.0.0:143", "tcp://0.0.0.0:993",
-            "tcp://0.0.0.0:12345"],
+    "mx1": [
+        "tcp://0.0.0.0:25",
+        "tcp://0.0.0.0:587",
+        "tcp://0.0.0.0:143",
+        "tcp://0.0.0.0:993",
+        "tcp://0.0.0.0:12345",
+    ],
     "mx2": ["tcp://0.0.0.0:25", "tcp://0.0.0.0:587", "tcp://0.0.0.0:143", "tcp://0.0.0.0:12345"],
     "sender": ["tcp://0.0.0.0:25"],
 }
@@ -68,8 +76,14 @@ def test_mail_to_alice_lands_on_mx1(lab):
     result = swaks(lab, "alice@example.test", subject=token)
     assert result.returncode == 0, result.stdout
     # Delivered through MX resolution by the sender: readable over IMAP on mx1, not on mx2.
-    assert wait_until(lambda: imap_search(lab, "mx1", "alice@example.test", token), 60,
-                      what="alice's message on mx1") == 1
+    assert (
+        wait_until(
+            lambda: imap_search(lab, "mx1", "alice@example.test", token),
+            60,
+            what="alice's message on mx1",
+        )
+        == 1
+    )
     assert imap_search(lab, "mx2", "alice@example.test", token) == 0
     imap_search(lab, "mx1", "alice@example.test", token, delete=True)
 
@@ -90,8 +104,14 @@ def test_backup_mx_queues_while_primary_down_and_delivers_after(lab):
     finally:
         lab.exec("mx1", "systemctl start postfix")
     lab.exec("mx2", "postqueue -f")
-    assert wait_until(lambda: imap_search(lab, "mx1", "bob@example.test", token), 90,
-                      what="bob's message on mx1 after the flush") == 1
+    assert (
+        wait_until(
+            lambda: imap_search(lab, "mx1", "bob@example.test", token),
+            90,
+            what="bob's message on mx1 after the flush",
+        )
+        == 1
+    )
     assert lab.exec("mx2", "postqueue -j").stdout.strip() == ""
     imap_search(lab, "mx1", "bob@example.test", token, delete=True)
 
@@ -126,4 +146,5 @@ def test_both_name_servers_serve_the_lab_mx_set(lab):
         for domain in lab.domains:
             answer = lab.exec("sender", "dig +short MX %s @%s" % (domain, lab.ip(server))).stdout
             assert sorted(answer.splitlines()) == sorted(
-                ["10 mx1.%s." % domain, "20 mx2.%s." % domain]), (server, answer)
+                ["10 mx1.%s." % domain, "20 mx2.%s." % domain]
+            ), (server, answer)

@@ -8,12 +8,16 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
     import dns.version  # noqa: F401 pylint: disable=unused-import
+
     DNSPYTHON_ERROR = None
 except ImportError:
     DNSPYTHON_ERROR = traceback.format_exc()
 
-from ansible_collections.continuity.mail.plugins.module_utils._dns.options import connection_spec, wait_spec
 from ansible_collections.continuity.mail.plugins.module_utils._dns.input import InputError
+from ansible_collections.continuity.mail.plugins.module_utils._dns.options import (
+    connection_spec,
+    wait_spec,
+)
 
 
 def run_module(extra_spec, run):
@@ -22,10 +26,13 @@ def run_module(extra_spec, run):
     argument_spec = connection_spec()
     argument_spec.update(wait_spec())
     argument_spec.update(extra_spec)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_together=[('key_name', 'key_secret')])
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_together=[("key_name", "key_secret")],
+    )
     if DNSPYTHON_ERROR:
-        module.fail_json(msg=missing_required_lib('dnspython'), exception=DNSPYTHON_ERROR)
+        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_ERROR)
     try:
         result, failure = run(module.params, module.check_mode, module._diff)
     except InputError as exc:

@@ -14,15 +14,24 @@ try:
 except ImportError:  # reported by the modules through missing_required_lib()
     pass
 
-from ansible_collections.continuity.mail.plugins.module_utils._dns.transport import DNSError, rcode_error
-from ansible_collections.continuity.mail.plugins.module_utils._dns.wire import TYPE_SOA, FastQuery, name_wire, to_text
+from ansible_collections.continuity.mail.plugins.module_utils._dns.transport import (
+    DNSError,
+    rcode_error,
+)
+from ansible_collections.continuity.mail.plugins.module_utils._dns.wire import (
+    TYPE_SOA,
+    FastQuery,
+    name_wire,
+    to_text,
+)
 
 DEFAULT_TTL = 3600
 
 
 class State:
     """An RRset: ttl (None when it does not exist) and its Values, sorted canonically."""
-    __slots__ = ('ttl', 'values', '_texts')
+
+    __slots__ = ("ttl", "values", "_texts")
 
     def __init__(self, ttl=None, values=()):
         self.values = tuple(sorted(values))
@@ -46,7 +55,7 @@ class State:
         return self._texts
 
     def as_dict(self, rdtype):
-        return {'ttl': self.ttl, 'values': self.texts(rdtype)}
+        return {"ttl": self.ttl, "values": self.texts(rdtype)}
 
 
 class Change:
@@ -66,21 +75,23 @@ class Change:
         self.name_text = name.to_text()
 
     def label(self):
-        return '%s %s' % (self.name_text, dns.rdatatype.to_text(self.rdtype))
+        return "%s %s" % (self.name_text, dns.rdatatype.to_text(self.rdtype))
 
     def as_dict(self):
         return {
-            'zone': self.zone_text,
-            'name': self.name_text,
-            'type': dns.rdatatype.to_text(self.rdtype),
-            'before': self.before.as_dict(self.rdtype),
-            'after': self.after.as_dict(self.rdtype),
-            'changed': self.changed,
+            "zone": self.zone_text,
+            "name": self.name_text,
+            "type": dns.rdatatype.to_text(self.rdtype),
+            "before": self.before.as_dict(self.rdtype),
+            "after": self.after.as_dict(self.rdtype),
+            "changed": self.changed,
         }
 
     def zone_lines(self, state):
-        return ['%s %d IN %s %s' % (self.name_text, state.ttl, dns.rdatatype.to_text(self.rdtype), text)
-                for text in state.texts(self.rdtype)]
+        return [
+            "%s %d IN %s %s" % (self.name_text, state.ttl, dns.rdatatype.to_text(self.rdtype), text)
+            for text in state.texts(self.rdtype)
+        ]
 
 
 class Reading:
@@ -103,21 +114,25 @@ def _wire_name(wire):
 def _locate(reading, name, reply, server):
     """Zone of name from its SOA answer: True when found, False when the parents must be asked."""
     if isinstance(reply, DNSError):
-        reading.problems.append('%s: %s' % (name.to_text(), reply))
+        reading.problems.append("%s: %s" % (name.to_text(), reply))
         return True
-    error = rcode_error(server, reply.rcode, 'SOA query for %s' % name.to_text()) if reply.rcode not in (0, 3) else None
+    error = (
+        rcode_error(server, reply.rcode, "SOA query for %s" % name.to_text())
+        if reply.rcode not in (0, 3)
+        else None
+    )
     if error is not None:
         reading.problems.append(str(error))
         return True
     if not reply.aa:
-        reading.problems.append('%s: not authoritative for %s' % (server, name.to_text()))
+        reading.problems.append("%s: not authoritative for %s" % (server, name.to_text()))
         return True
-    owner, serial = reply.soa('answer')
+    owner, serial = reply.soa("answer")
     if owner is not None and owner == name_wire(name):
         reading.zone_of[name] = name
         reading.serial[name] = serial
         return True
-    owner, serial = reply.soa('authority')
+    owner, serial = reply.soa("authority")
     if owner is not None and not reply.has_alias():
         zone = _wire_name(owner)
         if name.is_subdomain(zone):
@@ -130,14 +145,18 @@ def _locate(reading, name, reply, server):
 def _check_apex(reading, zone, reply, server):
     """A zone the caller named must be an apex the server is authoritative for."""
     if isinstance(reply, DNSError):
-        reading.problems.append('zone %s: %s' % (zone.to_text(), reply))
+        reading.problems.append("zone %s: %s" % (zone.to_text(), reply))
     elif reply.rcode != 0:
-        reading.problems.append(str(rcode_error(server, reply.rcode, 'SOA query for zone %s' % zone.to_text())))
-    elif not reply.aa or reply.soa('answer')[0] != name_wire(zone):
-        reading.problems.append('%s: not authoritative for zone %s (no SOA at that name)' % (server, zone.to_text()))
+        reading.problems.append(
+            str(rcode_error(server, reply.rcode, "SOA query for zone %s" % zone.to_text()))
+        )
+    elif not reply.aa or reply.soa("answer")[0] != name_wire(zone):
+        reading.problems.append(
+            "%s: not authoritative for zone %s (no SOA at that name)" % (server, zone.to_text())
+        )
     else:
         reading.zone_of[zone] = zone
-        reading.serial[zone] = reply.soa('answer')[1]
+        reading.serial[zone] = reply.soa("answer")[1]
 
 
 def _walk_up(connection, reading, names):
@@ -150,9 +169,11 @@ def _walk_up(connection, reading, names):
             asks.setdefault(parent, None)
             parent = parent.parent()
     order = list(asks)
-    for parent, reply in zip(order, connection.exchange([FastQuery(name_wire(p), TYPE_SOA) for p in order])):
+    for parent, reply in zip(
+        order, connection.exchange([FastQuery(name_wire(p), TYPE_SOA) for p in order])
+    ):
         if not isinstance(reply, DNSError) and reply.rcode == 0 and reply.aa:
-            owner, serial = reply.soa('answer')
+            owner, serial = reply.soa("answer")
             if owner == name_wire(parent):
                 reading.serial[parent] = serial
     for name in names:
@@ -160,7 +181,9 @@ def _walk_up(connection, reading, names):
         while parent != dns.name.root and parent not in reading.serial:
             parent = parent.parent()
         if parent == dns.name.root:
-            reading.problems.append('%s: no zone for %s' % (connection.endpoint.label, name.to_text()))
+            reading.problems.append(
+                "%s: no zone for %s" % (connection.endpoint.label, name.to_text())
+            )
         else:
             reading.zone_of[name] = parent
 
@@ -169,24 +192,30 @@ def read(connection, locate=(), zones=(), rrsets=()):
     """One batch: the zone of each name in locate, the SOA of each given zone (it must be an
     apex the server is authoritative for), and each (name, rdtype) RRset."""
     server = connection.endpoint.label
-    locate, zones, rrsets = list(dict.fromkeys(locate)), list(dict.fromkeys(zones)), list(dict.fromkeys(rrsets))
+    locate, zones, rrsets = (
+        list(dict.fromkeys(locate)),
+        list(dict.fromkeys(zones)),
+        list(dict.fromkeys(rrsets)),
+    )
     queries = [FastQuery(name_wire(name), TYPE_SOA) for name in locate + zones]
     queries += [FastQuery(name_wire(name), rdtype) for name, rdtype in rrsets]
     replies = connection.exchange(queries)
     reading = Reading()
-    unplaced = [name for name, reply in zip(locate, replies) if not _locate(reading, name, reply, server)]
-    for zone, reply in zip(zones, replies[len(locate):]):
+    unplaced = [
+        name for name, reply in zip(locate, replies) if not _locate(reading, name, reply, server)
+    ]
+    for zone, reply in zip(zones, replies[len(locate) :]):
         _check_apex(reading, zone, reply, server)
     if unplaced:
         _walk_up(connection, reading, unplaced)
-    for (name, rdtype), reply in zip(rrsets, replies[len(locate) + len(zones):]):
-        what = '%s %s' % (name.to_text(), dns.rdatatype.to_text(rdtype))
+    for (name, rdtype), reply in zip(rrsets, replies[len(locate) + len(zones) :]):
+        what = "%s %s" % (name.to_text(), dns.rdatatype.to_text(rdtype))
         if isinstance(reply, DNSError):
-            reading.problems.append('%s: %s' % (what, reply))
+            reading.problems.append("%s: %s" % (what, reply))
         elif reply.rcode not in (0, 3):
-            reading.problems.append(str(rcode_error(server, reply.rcode, 'query for %s' % what)))
+            reading.problems.append(str(rcode_error(server, reply.rcode, "query for %s" % what)))
         elif not reply.aa:
-            reading.problems.append('%s: not authoritative for %s' % (server, what))
+            reading.problems.append("%s: not authoritative for %s" % (server, what))
         else:
             ttl, values = reply.rrset(name_wire(name), rdtype)
             reading.states[(name, rdtype)] = State(ttl, values)
@@ -197,9 +226,14 @@ def expectation_problems(changes):
     """A message per change whose RRset is not what the caller said it must be now."""
     problems = []
     for change in changes:
-        if change.expect is not None and frozenset(v.key for v in change.expect) != change.before.keys():
-            want = [to_text(change.rdtype, v) for v in change.expect] or 'not to exist'
-            have = change.before.texts(change.rdtype) or 'does not exist'
-            problems.append('precondition failed in zone %s: %s expected %s, found %s'
-                            % (change.zone.to_text(), change.label(), want, have))
+        if (
+            change.expect is not None
+            and frozenset(v.key for v in change.expect) != change.before.keys()
+        ):
+            want = [to_text(change.rdtype, v) for v in change.expect] or "not to exist"
+            have = change.before.texts(change.rdtype) or "does not exist"
+            problems.append(
+                "precondition failed in zone %s: %s expected %s, found %s"
+                % (change.zone.to_text(), change.label(), want, have)
+            )
     return problems

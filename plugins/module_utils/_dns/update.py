@@ -17,24 +17,26 @@ from ansible_collections.continuity.mail.plugins.module_utils._dns.wire import r
 CLASS_IN, CLASS_NONE, CLASS_ANY = 1, 254, 255
 TYPE_SOA, TYPE_TSIG = 6, 250
 OPCODE_UPDATE = 5 << 11
-_HEADER = struct.Struct('!HHHHHH')
-_RR = struct.Struct('!HHIH')
+_HEADER = struct.Struct("!HHHHHH")
+_RR = struct.Struct("!HHIH")
 
 
 class UpdateReply:
     """The rcode of an UPDATE's answer (its TSIG already checked)."""
-    __slots__ = ('rcode',)
+
+    __slots__ = ("rcode",)
 
     def __init__(self, rcode):
         self.rcode = rcode
 
 
-def _rr(owner, rdtype, rdclass, ttl, rdata=b''):
+def _rr(owner, rdtype, rdclass, ttl, rdata=b""):
     return owner + _RR.pack(rdtype, rdclass, ttl, len(rdata)) + rdata
 
 
 class UpdateRequest:
     """The UPDATE for one zone and its Changes (only changed ones and those with expect)."""
+
     is_update = True
 
     def __init__(self, zone, changes):
@@ -45,17 +47,24 @@ class UpdateRequest:
                 continue
             owner = change.name.to_wire()
             if change.before.exists:
-                prerequisites += [_rr(owner, change.rdtype, CLASS_IN, 0, v.wire) for v in change.before.values]
+                prerequisites += [
+                    _rr(owner, change.rdtype, CLASS_IN, 0, v.wire) for v in change.before.values
+                ]
             else:
                 prerequisites.append(_rr(owner, change.rdtype, CLASS_NONE, 0))
             if change.changed:
                 if change.before.exists:
                     deletions.append(_rr(owner, change.rdtype, CLASS_ANY, 0))
-                additions += [_rr(owner, change.rdtype, CLASS_IN, change.after.ttl, v.wire)
-                              for v in change.after.values]
+                additions += [
+                    _rr(owner, change.rdtype, CLASS_IN, change.after.ttl, v.wire)
+                    for v in change.after.values
+                ]
         self.counts = (len(prerequisites), len(deletions) + len(additions))
-        self.body = zone.to_wire() + struct.pack('!HH', TYPE_SOA, CLASS_IN) + b''.join(
-            prerequisites + deletions + additions)
+        self.body = (
+            zone.to_wire()
+            + struct.pack("!HH", TYPE_SOA, CLASS_IN)
+            + b"".join(prerequisites + deletions + additions)
+        )
         self.mac = None
 
     def render(self, msg_id, key):
@@ -70,7 +79,7 @@ class UpdateRequest:
         try:
             _msg_id, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
             if not flags & 0x8000 or flags & 0x7800 != OPCODE_UPDATE:
-                return fail('FORMERR', 'the answer is not an UPDATE answer')
+                return fail("FORMERR", "the answer is not an UPDATE answer")
             offset = 12
             for dummy in range(qdcount):
                 offset = read_name(wire, offset)[1] + 4
@@ -84,17 +93,21 @@ class UpdateRequest:
                     tsig = (start, owner, offset)
                 offset += rdlen
             if offset > len(wire):
-                raise ValueError('record runs past the end of the message')
+                raise ValueError("record runs past the end of the message")
             rcode = flags & 0xF
             if key is None:
                 return UpdateReply(rcode)
             if tsig is None:
                 if rcode == 0:
-                    return fail('BADSIG', 'the answer is not signed with TSIG key %s' % key.name.to_text())
+                    return fail(
+                        "BADSIG", "the answer is not signed with TSIG key %s" % key.name.to_text()
+                    )
                 return UpdateReply(rcode)
-            error = key.signer.check(wire, tsig[0], tsig[1], tsig[2], self.mac or b'')
+            error = key.signer.check(wire, tsig[0], tsig[1], tsig[2], self.mac or b"")
         except (struct.error, IndexError, ValueError) as exc:
-            return fail('FORMERR', 'malformed answer to the UPDATE of %s: %s' % (self.zone.to_text(), exc))
+            return fail(
+                "FORMERR", "malformed answer to the UPDATE of %s: %s" % (self.zone.to_text(), exc)
+            )
         if error is not None:
             return fail(error[0], error[1] % key.name.to_text())
         return UpdateReply(rcode)

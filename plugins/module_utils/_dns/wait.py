@@ -23,9 +23,19 @@ except ImportError:  # reported by the modules through missing_required_lib()
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.plan import State
 from ansible_collections.continuity.mail.plugins.module_utils._dns.transport import (
-    Connection, DNSError, Endpoint, rcode_error)
+    Connection,
+    DNSError,
+    Endpoint,
+    rcode_error,
+)
 from ansible_collections.continuity.mail.plugins.module_utils._dns.wire import (
-    TYPE_A, TYPE_AAAA, TYPE_NS, TYPE_SOA, FastQuery, name_wire)
+    TYPE_A,
+    TYPE_AAAA,
+    TYPE_NS,
+    TYPE_SOA,
+    FastQuery,
+    name_wire,
+)
 
 FIRST_DELAY = 0.05
 MAX_DELAY = 1.0
@@ -48,31 +58,41 @@ class ServerState:
 
     def as_dict(self):
         return {
-            'server': self.endpoint.label,
-            'names': sorted(self.names),
-            'in_sync': not self.lagging,
-            'serial': dict((zone.to_text(), serial) for zone, serial in self.serial.items()),
-            'lagging': [dict(zone=zone.to_text(), **seen) for zone, seen in self.lagging.items()],
-            'error': self.error,
+            "server": self.endpoint.label,
+            "names": sorted(self.names),
+            "in_sync": not self.lagging,
+            "serial": dict((zone.to_text(), serial) for zone, serial in self.serial.items()),
+            "lagging": [dict(zone=zone.to_text(), **seen) for zone, seen in self.lagging.items()],
+            "error": self.error,
         }
 
     def describe(self):
-        what = self.endpoint.label + (' (%s)' % ', '.join(sorted(self.names)) if self.names else '')
+        what = self.endpoint.label + (" (%s)" % ", ".join(sorted(self.names)) if self.names else "")
         if self.error:
-            return '%s: %s' % (what, self.error)
+            return "%s: %s" % (what, self.error)
         zone, seen = next(iter(self.lagging.items()))
-        more = ' and %d more zone(s)' % (len(self.lagging) - 1) if len(self.lagging) > 1 else ''
-        return '%s serves %s serial %s (want >= %s) %s%s' % (
-            what, zone.to_text(), seen['serial'], seen['want_serial'], seen['serving'], more)
+        more = " and %d more zone(s)" % (len(self.lagging) - 1) if len(self.lagging) > 1 else ""
+        return "%s serves %s serial %s (want >= %s) %s%s" % (
+            what,
+            zone.to_text(),
+            seen["serial"],
+            seen["want_serial"],
+            seen["serving"],
+            more,
+        )
 
     def record(self, zone, answers, changes, target):
         """Update from the answers ({(name, rdtype): reply}) about one zone."""
         if any(isinstance(answers[key], DNSError) for key in _zone_keys(zone, changes)):
             self.serial.setdefault(zone, None)
-            self.lagging[zone] = {'serial': self.serial[zone], 'want_serial': target, 'serving': 'no answer'}
+            self.lagging[zone] = {
+                "serial": self.serial[zone],
+                "want_serial": target,
+                "serving": "no answer",
+            }
             return
         soa = answers[(name_wire(zone), TYPE_SOA)]
-        serial = soa.soa('answer')[1] if soa.rcode == 0 and soa.aa else None
+        serial = soa.soa("answer")[1] if soa.rcode == 0 and soa.aa else None
         in_sync = serial_at_least(serial, target)
         seen = []
         for change in changes:
@@ -86,8 +106,14 @@ class ServerState:
         if in_sync:
             self.lagging.pop(zone, None)
         else:
-            self.lagging[zone] = {'serial': serial, 'want_serial': target, 'serving': dict(
-                (c.label(), 'not authoritative' if s is None else s.texts(c.rdtype)) for c, s in seen)}
+            self.lagging[zone] = {
+                "serial": serial,
+                "want_serial": target,
+                "serving": dict(
+                    (c.label(), "not authoritative" if s is None else s.texts(c.rdtype))
+                    for c, s in seen
+                ),
+            }
 
 
 def _zone_keys(zone, changes):
@@ -122,15 +148,22 @@ def _resolve(connection, names, timeout):
     by_wire = dict((name_wire(name), name) for name in names)
     for (wire, rdtype), reply in _ask(connection, keys).items():
         if not isinstance(reply, DNSError) and reply.rcode == 0 and reply.aa:
-            addresses[by_wire[wire]] += [_address(rdtype, v.key) for v in reply.rrset(wire, rdtype)[1]]
+            addresses[by_wire[wire]] += [
+                _address(rdtype, v.key) for v in reply.rrset(wire, rdtype)[1]
+            ]
     warnings = []
     for name in [n for n, found in addresses.items() if not found]:
         try:
             # imported only here: the resolver costs start-up time and is rarely needed
             import dns.resolver  # pylint: disable=import-outside-toplevel
-            addresses[name] = [rdata.address for rdata in dns.resolver.resolve(name, 'A', lifetime=timeout)]
+
+            addresses[name] = [
+                rdata.address for rdata in dns.resolver.resolve(name, "A", lifetime=timeout)
+            ]
         except Exception as exc:  # any resolver failure means: cannot wait for this server
-            warnings.append('NS %s does not resolve (%s); not waiting for it' % (name.to_text(), exc))
+            warnings.append(
+                "NS %s does not resolve (%s); not waiting for it" % (name.to_text(), exc)
+            )
     return addresses, warnings
 
 
@@ -146,14 +179,20 @@ def _first_batch(primary, plan):
         soa = answers[(name_wire(zone), TYPE_SOA)]
         if isinstance(soa, DNSError):
             raise soa
-        if soa.rcode != 0 or soa.soa('answer')[1] is None:
-            raise rcode_error(primary.endpoint.label, soa.rcode, 'SOA query for %s' % zone.to_text()) or DNSError(
-                primary.endpoint.label, 'NOERROR', 'no SOA for %s after the change' % zone.to_text())
-        targets[zone] = soa.soa('answer')[1]
+        if soa.rcode != 0 or soa.soa("answer")[1] is None:
+            raise rcode_error(
+                primary.endpoint.label, soa.rcode, "SOA query for %s" % zone.to_text()
+            ) or DNSError(
+                primary.endpoint.label, "NOERROR", "no SOA for %s after the change" % zone.to_text()
+            )
+        targets[zone] = soa.soa("answer")[1]
         mine.record(zone, answers, changes, targets[zone])
         ns = answers[(name_wire(zone), TYPE_NS)]
-        ns_names[zone] = [] if isinstance(ns, DNSError) or ns.rcode != 0 else [
-            dns.name.from_wire(v.key, 0)[0] for v in ns.rrset(name_wire(zone), TYPE_NS)[1]]
+        ns_names[zone] = (
+            []
+            if isinstance(ns, DNSError) or ns.rcode != 0
+            else [dns.name.from_wire(v.key, 0)[0] for v in ns.rrset(name_wire(zone), TYPE_NS)[1]]
+        )
     return targets, ns_names, mine
 
 
@@ -163,22 +202,34 @@ def wait_for_servers(primary, plan, extra, protocol, timeout, wait_timeout):
     primary itself cannot tell its new serial."""
     deadline = time.monotonic() + wait_timeout
     targets, ns_names, mine = _first_batch(primary, plan)
-    addresses, warnings = _resolve(primary, list(dict.fromkeys(n for names in ns_names.values() for n in names)),
-                                   timeout)
+    addresses, warnings = _resolve(
+        primary, list(dict.fromkeys(n for names in ns_names.values() for n in names)), timeout
+    )
     states = {}
     for zone in plan:
-        servers = [(ns, Endpoint(a)) for ns in ns_names[zone] for a in addresses[ns]] + [(None, e) for e in extra]
+        servers = [(ns, Endpoint(a)) for ns in ns_names[zone] for a in addresses[ns]] + [
+            (None, e) for e in extra
+        ]
         for ns_name, endpoint in servers:
             state = states.setdefault(endpoint, ServerState(endpoint))
             if ns_name is not None and ns_name.to_text() not in state.names:
                 state.names.append(ns_name.to_text())
-            state.lagging[zone] = {'serial': None, 'want_serial': targets[zone], 'serving': 'not asked yet'}
+            state.lagging[zone] = {
+                "serial": None,
+                "want_serial": targets[zone],
+                "serving": "not asked yet",
+            }
     if not states:
-        return [], warnings + ['no server to wait for: the NS names do not resolve and wait_servers is empty']
+        return [], warnings + [
+            "no server to wait for: the NS names do not resolve and wait_servers is empty"
+        ]
     if primary.endpoint in states:
         # The batch above already asked the primary everything a poll would.
         state = states[primary.endpoint]
-        state.serial, state.lagging = mine.serial, dict((z, s) for z, s in mine.lagging.items() if z in state.lagging)
+        state.serial, state.lagging = (
+            mine.serial,
+            dict((z, s) for z, s in mine.lagging.items() if z in state.lagging),
+        )
     _poll_until(states, plan, targets, protocol, timeout, deadline)
     return list(states.values()), warnings
 
@@ -195,7 +246,12 @@ def _poll_until(states, plan, targets, protocol, timeout, deadline):
                     return
                 for state in active:
                     connections[state.endpoint].timeout = max(0.2, min(timeout, remaining))
-                list(pool.map(lambda state: poll(connections[state.endpoint], state, plan, targets), active))
+                list(
+                    pool.map(
+                        lambda state: poll(connections[state.endpoint], state, plan, targets),
+                        active,
+                    )
+                )
                 remaining = deadline - time.monotonic()
                 if remaining > 0 and any(state.lagging for state in active):
                     time.sleep(min(delay, remaining))

@@ -20,8 +20,8 @@ try:
 except ImportError:  # reported by the modules through missing_required_lib()
     pass
 
-_HEADER = struct.Struct('!HHHHHH')
-_RR = struct.Struct('!HHIH')
+_HEADER = struct.Struct("!HHHHHH")
+_RR = struct.Struct("!HHIH")
 CLASS_IN = 1
 TYPE_A, TYPE_NS, TYPE_CNAME, TYPE_SOA, TYPE_PTR, TYPE_MX, TYPE_TXT = 1, 2, 5, 6, 12, 15, 16
 TYPE_AAAA, TYPE_SRV, TYPE_DNAME, TYPE_SPF = 28, 33, 39, 99
@@ -36,7 +36,8 @@ class WireError(ValueError):
 
 class Record:
     """One RR: owner (canonical wire name), rdtype, ttl, and its rdata as a Value."""
-    __slots__ = ('owner', 'rdtype', 'ttl', 'value')
+
+    __slots__ = ("owner", "rdtype", "ttl", "value")
 
     def __init__(self, owner, rdtype, ttl, value):
         self.owner = owner
@@ -48,6 +49,7 @@ class Record:
 class Value(tuple):
     """(key, wire): key is the canonical form that comparisons use, wire the rdata as the
     server holds it (names uncompressed, case kept), which prerequisites must repeat."""
+
     __slots__ = ()
 
     def __new__(cls, key, wire=None):
@@ -64,7 +66,8 @@ class Value(tuple):
 
 class Reply:
     """The parts of an answer the planner and the waiter look at."""
-    __slots__ = ('rcode', 'aa', 'tc', 'answer', 'authority')
+
+    __slots__ = ("rcode", "aa", "tc", "answer", "authority")
 
     def __init__(self, rcode, aa, tc, answer, authority):
         self.rcode = rcode
@@ -97,7 +100,7 @@ def name_wire(name):
 def soa_serial(rdata):
     """The serial of an uncompressed SOA rdata (it follows the two names)."""
     offset = _skip_name(rdata, _skip_name(rdata, 0))
-    return struct.unpack_from('!I', rdata, offset)[0]
+    return struct.unpack_from("!I", rdata, offset)[0]
 
 
 def _skip_name(data, offset):
@@ -115,7 +118,7 @@ def read_name(wire, offset):
     hops = 0
     while True:
         if offset >= len(wire):
-            raise WireError('name runs past the end of the message')
+            raise WireError("name runs past the end of the message")
         length = wire[offset]
         if length & 0xC0 == 0xC0:
             if end is None:
@@ -123,15 +126,15 @@ def read_name(wire, offset):
             offset = ((length & 0x3F) << 8) | wire[offset + 1]
             hops += 1
             if hops > 127:
-                raise WireError('compression loop')
+                raise WireError("compression loop")
             continue
         if length & 0xC0:
-            raise WireError('unknown label type')
-        labels.append(wire[offset:offset + length + 1])
+            raise WireError("unknown label type")
+        labels.append(wire[offset : offset + length + 1])
         offset += length + 1
         if length == 0:
             break
-    return b''.join(labels), (end if end is not None else offset)
+    return b"".join(labels), (end if end is not None else offset)
 
 
 def read_value(wire, offset, rdlen, rdtype):
@@ -145,11 +148,14 @@ def read_value(wire, offset, rdlen, rdtype):
     if rdtype in (TYPE_MX, TYPE_SRV):
         fixed = 2 if rdtype == TYPE_MX else 6
         name = read_name(wire, offset + fixed)[0]
-        return Value(bytes(wire[offset:offset + fixed]) + name.lower(), bytes(wire[offset:offset + fixed]) + name)
+        return Value(
+            bytes(wire[offset : offset + fixed]) + name.lower(),
+            bytes(wire[offset : offset + fixed]) + name,
+        )
     if rdtype == TYPE_SOA:
         mname, after = read_name(wire, offset)
         rname, after = read_name(wire, after)
-        tail = bytes(wire[after:after + 20])
+        tail = bytes(wire[after : after + 20])
         return Value(mname.lower() + rname.lower() + tail, mname + rname + tail)
     return value_of(dns.rdata.from_wire(dns.rdataclass.IN, rdtype, wire, offset, rdlen))
 
@@ -163,19 +169,19 @@ def to_rdata(rdtype, value):
     return dns.rdata.from_wire(dns.rdataclass.IN, rdtype, value.wire, 0, len(value.wire))
 
 
-_PLAIN = frozenset(b'abcdefghijklmnopqrstuvwxyz0123456789-_*')
+_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
 
 
 def _name_text(wire, offset):
     """Text of a lower-case uncompressed name made only of plain characters, else None."""
     labels = []
     while wire[offset]:
-        label = wire[offset + 1:offset + 1 + wire[offset]]
+        label = wire[offset + 1 : offset + 1 + wire[offset]]
         if not _PLAIN.issuperset(label):
             return None
-        labels.append(label.decode('ascii'))
+        labels.append(label.decode("ascii"))
         offset += wire[offset] + 1
-    return '.'.join(labels) + '.'
+    return ".".join(labels) + "."
 
 
 def to_text(rdtype, value):
@@ -184,11 +190,11 @@ def to_text(rdtype, value):
     text = None
     if rdtype == TYPE_MX:
         text = _name_text(key, 2)
-        text = text and '%d %s' % (struct.unpack_from('!H', key)[0], text)
+        text = text and "%d %s" % (struct.unpack_from("!H", key)[0], text)
     elif rdtype in _NAME_TYPES:
         text = _name_text(key, 0)
     elif rdtype == TYPE_A and len(key) == 4:
-        text = '%d.%d.%d.%d' % tuple(key)
+        text = "%d.%d.%d.%d" % tuple(key)
     if text is None:
         text = dns.rdata.from_wire(dns.rdataclass.IN, rdtype, key, 0, len(key)).to_text()
     return text
@@ -196,13 +202,14 @@ def to_text(rdtype, value):
 
 class FastQuery:
     """An unsigned, non-recursive IN query for one name and type."""
-    __slots__ = ('qname', 'rdtype', '_question', '_sections')
+
+    __slots__ = ("qname", "rdtype", "_question", "_sections")
     is_update = False
 
     def __init__(self, qname, rdtype):
         self.qname = qname
         self.rdtype = rdtype
-        self._question = qname + struct.pack('!HH', rdtype, CLASS_IN)
+        self._question = qname + struct.pack("!HH", rdtype, CLASS_IN)
         # Only SOA lookups need the authority section (the zone of a name that has no data).
         self._sections = 2 if rdtype == TYPE_SOA else 1
 
@@ -214,35 +221,44 @@ class FastQuery:
         try:
             return self._parse(wire)
         except (WireError, IndexError, struct.error) as exc:
-            return fail('FORMERR', 'malformed answer to %s: %s' % (self, exc))
+            return fail("FORMERR", "malformed answer to %s: %s" % (self, exc))
 
     def _parse(self, wire):
         _id, flags, qdcount, ancount, nscount, _arcount = _HEADER.unpack_from(wire, 0)
         rcode = flags & 0xF
         if not flags & FLAG_QR or (flags >> 11) & 0xF:
-            raise WireError('not an answer to a query')
+            raise WireError("not an answer to a query")
         offset = 12
         if qdcount:
             qname, offset = read_name(wire, offset)
             qname = qname.lower()
-            if qdcount != 1 or wire[offset:offset + 4] != self._question[-4:] or qname != self.qname:
-                raise WireError('the answer is for another question')
+            if (
+                qdcount != 1
+                or wire[offset : offset + 4] != self._question[-4:]
+                or qname != self.qname
+            ):
+                raise WireError("the answer is for another question")
             offset += 4
         elif rcode == 0:
-            raise WireError('the answer has no question')
+            raise WireError("the answer has no question")
         sections = [[], []]
-        for section, count in enumerate((ancount, nscount)[:self._sections]):
+        for section, count in enumerate((ancount, nscount)[: self._sections]):
             records = []
             for dummy in range(count):
                 owner, offset = read_name(wire, offset)
                 rdtype, _rdclass, ttl, rdlen = _RR.unpack_from(wire, offset)
                 offset += _RR.size
                 if offset + rdlen > len(wire):
-                    raise WireError('record runs past the end of the message')
-                records.append(Record(owner.lower(), rdtype, ttl, read_value(wire, offset, rdlen, rdtype)))
+                    raise WireError("record runs past the end of the message")
+                records.append(
+                    Record(owner.lower(), rdtype, ttl, read_value(wire, offset, rdlen, rdtype))
+                )
                 offset += rdlen
             sections[section] = records
         return Reply(rcode, bool(flags & FLAG_AA), bool(flags & FLAG_TC), sections[0], sections[1])
 
     def __str__(self):
-        return '%s %s' % (dns.name.from_wire(self.qname, 0)[0].to_text(), dns.rdatatype.to_text(self.rdtype))
+        return "%s %s" % (
+            dns.name.from_wire(self.qname, 0)[0].to_text(),
+            dns.rdatatype.to_text(self.rdtype),
+        )

@@ -6,7 +6,6 @@ SMTP, IMAP and TLS are the mail clients of this package (smtp, imap, session), t
 the health probes use. Standard library only: this also runs on probe hosts.
 """
 
-
 import asyncio
 import email.message
 import email.utils
@@ -26,8 +25,13 @@ HEADER = "X-Continuity-Canary"
 # Python 3.11 on).
 NETWORK_ERRORS = (ProbeFailure, OSError, EOFError, ssl.SSLError, asyncio.TimeoutError)
 # The session's phases as the steps of an SMTP submission that error messages name.
-SMTP_STAGES = {None: "connect", "connect": "connect", "banner": "connect", "capabilities": "EHLO",
-               "tls": "STARTTLS"}
+SMTP_STAGES = {
+    None: "connect",
+    "connect": "connect",
+    "banner": "connect",
+    "capabilities": "EHLO",
+    "tls": "STARTTLS",
+}
 STARTTLS_MODES = {"auto": None, "always": True, "never": False}
 
 
@@ -52,7 +56,8 @@ def build_message(token, mail_from, to, subject_prefix, sent_at):
     message.set_content(
         "Continuity canary %s, sent %s.\n"
         "It proves that mail reaches the expected server and is deleted once found.\n"
-        % (token, email.utils.formatdate(sent_at, localtime=False)))
+        % (token, email.utils.formatdate(sent_at, localtime=False))
+    )
     return message
 
 
@@ -69,8 +74,15 @@ def default_helo():
 
 def _target(host, port, tls_verify, ca_path, server_name, implicit_tls=False, starttls=False):
     """What a Session needs to know about the server it talks to."""
-    return {"host": host, "port": port, "tls_verify": tls_verify, "ca_path": ca_path,
-            "server_name": server_name, "implicit_tls": implicit_tls, "starttls": starttls}
+    return {
+        "host": host,
+        "port": port,
+        "tls_verify": tls_verify,
+        "ca_path": ca_path,
+        "server_name": server_name,
+        "implicit_tls": implicit_tls,
+        "starttls": starttls,
+    }
 
 
 def _settings(timeout, helo_name=None):
@@ -89,15 +101,26 @@ def _run(coroutine, loop=None):
         loop.close()
 
 
-def send(message, host, port, starttls="auto", tls_verify=False, ca_path=None, server_name=None,
-         helo=None, timeout=30):
+def send(
+    message,
+    host,
+    port,
+    starttls="auto",
+    tls_verify=False,
+    ca_path=None,
+    server_name=None,
+    helo=None,
+    timeout=30,
+):
     """Submit the message; return what the server said. Raises CanaryError with the stage.
 
     The server's certificate is checked against server_name (default host), which is also
     sent as SNI: servers are often reached by address while their certificate names the host.
     """
-    session = Session(_target(host, port, tls_verify, ca_path, server_name),
-                      _settings(timeout, helo or default_helo()))
+    session = Session(
+        _target(host, port, tls_verify, ca_path, server_name),
+        _settings(timeout, helo or default_helo()),
+    )
     return _run(_submit(session, message, STARTTLS_MODES[starttls]))
 
 
@@ -107,25 +130,34 @@ async def _submit(session, message, starttls):
     try:
         conn, dummy = await smtp.start_session(session, starttls)
         used_tls = session.tls_info is not None
-        for stage, command, header in (("MAIL FROM", smtp.mail_from, "From"),
-                                       ("RCPT TO", smtp.rcpt_to, "To")):
+        for stage, command, header in (
+            ("MAIL FROM", smtp.mail_from, "From"),
+            ("RCPT TO", smtp.rcpt_to, "To"),
+        ):
             address = smtp.envelope_address(message[header])
             code, texts = await session.phase(stage, command(conn, address))
             if code not in (250, 251):
-                raise CanaryError("%s:%s refused the message at %s: %d %s"
-                                  % (host, port, stage, code, _reply_text(texts)))
+                raise CanaryError(
+                    "%s:%s refused the message at %s: %d %s"
+                    % (host, port, stage, code, _reply_text(texts))
+                )
         code, texts = await session.phase("DATA", smtp.data(conn, message.as_bytes()))
         if code != 250:
-            raise CanaryError("%s:%s refused the message at DATA: %d %s"
-                              % (host, port, code, _reply_text(texts)))
-        return {"host": host, "port": port, "tls": used_tls,
-                "response": "%d %s" % (code, _reply_text(texts))}
+            raise CanaryError(
+                "%s:%s refused the message at DATA: %d %s" % (host, port, code, _reply_text(texts))
+            )
+        return {
+            "host": host,
+            "port": port,
+            "tls": used_tls,
+            "response": "%d %s" % (code, _reply_text(texts)),
+        }
     except NETWORK_ERRORS as exc:
         polite = isinstance(exc, ProbeFailure)
         stage = SMTP_STAGES.get(session.current, session.current)
         text = _describe(exc)
         if text.startswith(stage + ": "):  # "EHLO: 554 ..." failed at EHLO
-            text = text[len(stage) + 2:]
+            text = text[len(stage) + 2 :]
         raise CanaryError("SMTP to %s:%s failed at %s: %s" % (host, port, stage, text))
     finally:
         if polite and session.conn is not None:
@@ -162,8 +194,15 @@ class Mailbox:
         self.user = user
         self.password = password
         implicit = server["tls"] == "implicit"
-        self.target = _target(server["host"], server["port"], tls_verify, ca_path,
-                              server["server_name"], implicit_tls=implicit, starttls=not implicit)
+        self.target = _target(
+            server["host"],
+            server["port"],
+            tls_verify,
+            ca_path,
+            server["server_name"],
+            implicit_tls=implicit,
+            starttls=not implicit,
+        )
         self.settings = _settings(timeout)
         self.loop = asyncio.new_event_loop()
         self.session = None
@@ -179,12 +218,15 @@ class Mailbox:
         self.tags = imap.tags()
         self.conn, self.caps = await imap.start_session(session, self.tags)
         try:
-            await session.phase("auth", imap.login(self.conn, next(self.tags), self.caps,
-                                                   self.user, self.password))
+            await session.phase(
+                "auth", imap.login(self.conn, next(self.tags), self.caps, self.user, self.password)
+            )
         except ProbeFailure as exc:
             # Wrong credentials do not heal by polling: stop asking this server.
             self.fatal = True
-            raise CanaryError("IMAP login as %s on %s refused: %s" % (self.user, self.name, exc.message))
+            raise CanaryError(
+                "IMAP login as %s on %s refused: %s" % (self.user, self.name, exc.message)
+            )
         await session.phase("select", imap.select(self.conn, next(self.tags), "INBOX"))
         self.ready = True
 
@@ -205,8 +247,12 @@ class Mailbox:
             else:
                 # let the server report mail delivered since the last check
                 _run(self.session.phase("noop", imap.noop(self.conn, next(self.tags))), self.loop)
-            uids = _run(self.session.phase(
-                "search", imap.uid_search_header(self.conn, next(self.tags), HEADER, token)), self.loop)
+            uids = _run(
+                self.session.phase(
+                    "search", imap.uid_search_header(self.conn, next(self.tags), HEADER, token)
+                ),
+                self.loop,
+            )
         except CanaryError as exc:
             self._fail(str(exc))
             return None
@@ -221,8 +267,13 @@ class Mailbox:
         if not uids or not self.ready:
             return False
         try:
-            _run(self.session.phase("delete", imap.uid_delete(
-                self.conn, self.tags, uids, imap.has(self.caps, "UIDPLUS"))), self.loop)
+            _run(
+                self.session.phase(
+                    "delete",
+                    imap.uid_delete(self.conn, self.tags, uids, imap.has(self.caps, "UIDPLUS")),
+                ),
+                self.loop,
+            )
         except NETWORK_ERRORS as exc:
             self.last_error = _describe(exc)
             return False
@@ -282,12 +333,21 @@ class _Asking:
 
 def _round_over(new, asking):
     """Every question of this round answered, or the token already found somewhere."""
-    return (all(ask.finished for ask in new)
-            or any(ask.finished and ask.uids for ask in asking.values()))
+    return all(ask.finished for ask in new) or any(
+        ask.finished and ask.uids for ask in asking.values()
+    )
 
 
-def watch(mailboxes, token, expect_on, timeout, max_interval=1.0, clock=time.monotonic,
-          sleep=time.sleep, wall=time.time):
+def watch(
+    mailboxes,
+    token,
+    expect_on,
+    timeout,
+    max_interval=1.0,
+    clock=time.monotonic,
+    sleep=time.sleep,
+    wall=time.time,
+):
     """Poll every mailbox, concurrently, until the token shows up somewhere or the timeout passes.
 
     Returns {found: {name: uids}, found_at: epoch, found_mono: monotonic, checks: rounds,
@@ -318,8 +378,13 @@ def watch(mailboxes, token, expect_on, timeout, max_interval=1.0, clock=time.mon
             if ask.uids:
                 found[ask.mailbox.name] = ask.uids
         if found:
-            return {"found": found, "found_at": wall(), "found_mono": clock(), "checks": checks,
-                    "unanswered": sorted(asking)}
+            return {
+                "found": found,
+                "found_at": wall(),
+                "found_mono": clock(),
+                "checks": checks,
+                "unanswered": sorted(asking),
+            }
         if expect_on and all(m.fatal for m in mailboxes if m.name == expect_on):
             break
         if all(m.fatal for m in mailboxes):
@@ -329,8 +394,13 @@ def watch(mailboxes, token, expect_on, timeout, max_interval=1.0, clock=time.mon
             break
         sleep(min(interval, remaining))
         interval = min(interval * 1.5, max_interval)
-    return {"found": {}, "found_at": None, "found_mono": None, "checks": checks,
-            "unanswered": sorted(asking)}
+    return {
+        "found": {},
+        "found_at": None,
+        "found_mono": None,
+        "checks": checks,
+        "unanswered": sorted(asking),
+    }
 
 
 def open_all(mailboxes):
@@ -357,11 +427,15 @@ def plan(params):
     if expect_on and expect_on not in names:
         hosts = dict((server["host"], server["name"]) for server in servers)
         if expect_on not in hosts:
-            raise CanaryError("expect_on %r is not one of the servers (%s)" % (expect_on, ", ".join(names)))
+            raise CanaryError(
+                "expect_on %r is not one of the servers (%s)" % (expect_on, ", ".join(names))
+            )
         expect_on = hosts[expect_on]
     if not expect_on and params["path"] == "direct":
         # Straight to a server: it must be the one that files it, when it is also watched.
-        expect_on = dict((server["host"], server["name"]) for server in servers).get(params["smtp_host"])
+        expect_on = dict((server["host"], server["name"]) for server in servers).get(
+            params["smtp_host"]
+        )
     return servers, expect_on
 
 
@@ -374,24 +448,51 @@ def round_trip(params, check_mode=False, clock=time.monotonic, sleep=time.sleep,
     sent_at = wall()
     message = build_message(token, mail_from, params["to"], params["subject_prefix"], sent_at)
     result = {
-        "token": token, "message_id": message["Message-ID"], "path": params["path"],
+        "token": token,
+        "message_id": message["Message-ID"],
+        "path": params["path"],
         "smtp": {"host": params["smtp_host"], "port": params["smtp_port"]},
-        "expect_on": expect_on, "servers": [s["name"] for s in servers],
-        "delivered": False, "held_by": None, "found_on": [], "deleted": [],
-        "latency_s": None, "sent_at": None, "found_at": None, "checks": 0, "errors": {},
+        "expect_on": expect_on,
+        "servers": [s["name"] for s in servers],
+        "delivered": False,
+        "held_by": None,
+        "found_on": [],
+        "deleted": [],
+        "latency_s": None,
+        "sent_at": None,
+        "found_at": None,
+        "checks": 0,
+        "errors": {},
     }
     if check_mode:
-        result["msg"] = ("check mode: would send %s from %s to %s through %s:%s (%s path) and look "
-                         "for it on %s" % (token, mail_from, params["to"], params["smtp_host"],
-                                           params["smtp_port"], params["path"],
-                                           expect_on or ", ".join(result["servers"])))
+        result["msg"] = (
+            "check mode: would send %s from %s to %s through %s:%s (%s path) and look "
+            "for it on %s"
+            % (
+                token,
+                mail_from,
+                params["to"],
+                params["smtp_host"],
+                params["smtp_port"],
+                params["path"],
+                expect_on or ", ".join(result["servers"]),
+            )
+        )
         return result, None
 
     # IMAP sessions are opened before the message is sent, so latency_s measures delivery,
     # not our own TLS handshakes and logins.
-    mailboxes = [Mailbox(server, params.get("imap_user") or params["to"], params["imap_password"],
-                         params["tls_verify"], params.get("ca_path"), timeout=params["connect_timeout"])
-                 for server in servers]
+    mailboxes = [
+        Mailbox(
+            server,
+            params.get("imap_user") or params["to"],
+            params["imap_password"],
+            params["tls_verify"],
+            params.get("ca_path"),
+            timeout=params["connect_timeout"],
+        )
+        for server in servers
+    ]
     busy = set()
     try:
         open_all(mailboxes)
@@ -404,17 +505,32 @@ def round_trip(params, check_mode=False, clock=time.monotonic, sleep=time.sleep,
         result["sent_at"] = sent_at = wall()
         message.replace_header("Date", email.utils.formatdate(sent_at, localtime=False))
         try:
-            result["smtp"] = send(message, params["smtp_host"], params["smtp_port"], params["starttls"],
-                                  params["tls_verify"], params.get("ca_path"),
-                                  params.get("smtp_server_name") or params["smtp_host"],
-                                  params.get("helo_name"), params["connect_timeout"])
+            result["smtp"] = send(
+                message,
+                params["smtp_host"],
+                params["smtp_port"],
+                params["starttls"],
+                params["tls_verify"],
+                params.get("ca_path"),
+                params.get("smtp_server_name") or params["smtp_host"],
+                params.get("helo_name"),
+                params["connect_timeout"],
+            )
         except CanaryError as exc:
             result["sent_at"] = None
             result["errors"]["smtp"] = str(exc)
             return result, "canary %s was not sent: %s" % (token, exc)
         result["smtp_s"] = round(clock() - started, 3)
-        seen = watch(mailboxes, token, expect_on, params["timeout"], params["poll_interval"],
-                     clock=clock, sleep=sleep, wall=wall)
+        seen = watch(
+            mailboxes,
+            token,
+            expect_on,
+            params["timeout"],
+            params["poll_interval"],
+            clock=clock,
+            sleep=sleep,
+            wall=wall,
+        )
         result["checks"] = seen["checks"]
         # still being asked (its thread owns the connection): not deleted from, not closed
         busy = set(seen["unanswered"])
@@ -422,7 +538,8 @@ def round_trip(params, check_mode=False, clock=time.monotonic, sleep=time.sleep,
             if mailbox.name in busy:
                 result["errors"][mailbox.name] = (
                     "no answer within the poll (connect or search still pending)"
-                    + ("; before that: " + mailbox.last_error if mailbox.last_error else ""))
+                    + ("; before that: " + mailbox.last_error if mailbox.last_error else "")
+                )
         result["found_on"] = [s["name"] for s in servers if s["name"] in seen["found"]]
         if result["found_on"]:
             result["held_by"] = expect_on if expect_on in seen["found"] else result["found_on"][0]
@@ -433,8 +550,9 @@ def round_trip(params, check_mode=False, clock=time.monotonic, sleep=time.sleep,
             for mailbox in mailboxes:
                 if mailbox.name in seen["found"] and mailbox.delete(seen["found"][mailbox.name]):
                     result["deleted"].append(mailbox.name)
-        result["errors"].update(dict((m.name, m.last_error) for m in mailboxes
-                                     if m.last_error and m.name not in busy))
+        result["errors"].update(
+            dict((m.name, m.last_error) for m in mailboxes if m.last_error and m.name not in busy)
+        )
     finally:
         for mailbox in mailboxes:
             if mailbox.name not in busy:  # a busy one's thread still runs its event loop
@@ -443,10 +561,20 @@ def round_trip(params, check_mode=False, clock=time.monotonic, sleep=time.sleep,
     if result["delivered"]:
         return result, None
     if result["found_on"]:
-        return result, ("canary %s landed on %s, not on %s as expected"
-                        % (token, ", ".join(result["found_on"]), expect_on))
+        return result, (
+            "canary %s landed on %s, not on %s as expected"
+            % (token, ", ".join(result["found_on"]), expect_on)
+        )
     where = expect_on or ", ".join(result["servers"])
     errors = "; ".join("%s: %s" % item for item in sorted(result["errors"].items()))
-    return result, ("canary %s was not found on %s within %ss (%d check(s) on %d server(s))%s"
-                    % (token, where, params["timeout"], result["checks"], len(servers),
-                       "; last errors: " + errors if errors else ""))
+    return result, (
+        "canary %s was not found on %s within %ss (%d check(s) on %d server(s))%s"
+        % (
+            token,
+            where,
+            params["timeout"],
+            result["checks"],
+            len(servers),
+            "; last errors: " + errors if errors else "",
+        )
+    )

@@ -7,17 +7,28 @@ must still be reported (subject, not_after), so the few fields we need are read 
 DER directly. Standard library only.
 """
 
-
 import datetime
 import ipaddress
 
 _NAMES = {
-    "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O",
-    "2.5.4.11": "OU", "1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.25": "DC",
+    "2.5.4.3": "CN",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "1.2.840.113549.1.9.1": "emailAddress",
+    "0.9.2342.19200300.100.1.25": "DC",
 }
 _SUBJECT_ALT_NAME = "2.5.29.17"
-_STRINGS = {0x0c: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x14: "latin-1", 0x1e: "utf-16-be",
-            0x1c: "utf-32-be"}
+_STRINGS = {
+    0x0C: "utf-8",
+    0x13: "ascii",
+    0x16: "ascii",
+    0x14: "latin-1",
+    0x1E: "utf-16-be",
+    0x1C: "utf-32-be",
+}
 
 
 class CertificateError(ValueError):
@@ -29,15 +40,15 @@ def _tlv(data, pos, limit):
     if pos + 2 > limit:
         raise CertificateError("truncated DER element")
     tag = data[pos]
-    if tag & 0x1f == 0x1f:
+    if tag & 0x1F == 0x1F:
         raise CertificateError("unsupported DER tag")
     length = data[pos + 1]
     pos += 2
     if length & 0x80:
-        count = length & 0x7f
+        count = length & 0x7F
         if count == 0 or count > 4 or pos + count > limit:
             raise CertificateError("bad DER length")
-        length = int.from_bytes(data[pos:pos + count], "big")
+        length = int.from_bytes(data[pos : pos + count], "big")
         pos += count
     if pos + length > limit:
         raise CertificateError("DER element overruns its container")
@@ -60,7 +71,7 @@ def _oid(raw):
     parts = [raw[0] // 40, raw[0] % 40] if raw[0] < 80 else [2, raw[0] - 80]
     value = 0
     for byte in raw[1:]:
-        value = (value << 7) | (byte & 0x7f)
+        value = (value << 7) | (byte & 0x7F)
         if not byte & 0x80:
             parts.append(value)
             value = 0
@@ -88,7 +99,7 @@ def _name(data, start, end):
             parts = _children(data, astart, aend)
             if len(parts) != 2:
                 raise CertificateError("bad name attribute")
-            oid = _oid(data[parts[0][1]:parts[0][2]])
+            oid = _oid(data[parts[0][1] : parts[0][2]])
             vtag, vstart, vend, dummy = parts[1]
             value = data[vstart:vend].decode(_STRINGS.get(vtag, "latin-1"), "replace")
             out.append((_NAMES.get(oid, oid), value))
@@ -112,26 +123,27 @@ def parse_certificate(der):
     dummy, cstart, cend = _tlv(data, 0, len(data))
     tbs_tag, tstart, tend, dummy = _children(data, cstart, cend)[0]
     fields = _children(data, tstart, tend)
-    if fields and fields[0][0] == 0xa0:  # explicit version
+    if fields and fields[0][0] == 0xA0:  # explicit version
         fields = fields[1:]
     if len(fields) < 6:
         raise CertificateError("incomplete certificate")
     validity = _children(data, fields[3][1], fields[3][2])
     result = {
         "issuer": _name(data, fields[2][1], fields[2][2]),
-        "not_before": _time(validity[0][0], bytes(data[validity[0][1]:validity[0][2]])),
-        "not_after": _time(validity[1][0], bytes(data[validity[1][1]:validity[1][2]])),
+        "not_before": _time(validity[0][0], bytes(data[validity[0][1] : validity[0][2]])),
+        "not_after": _time(validity[1][0], bytes(data[validity[1][1] : validity[1][2]])),
         "subject": _name(data, fields[4][1], fields[4][2]),
-        "spki": bytes(data[fields[5][3]:fields[5][2]]),
-        "dns_names": [], "ip_addresses": [],
+        "spki": bytes(data[fields[5][3] : fields[5][2]]),
+        "dns_names": [],
+        "ip_addresses": [],
     }
     for tag, estart, eend, dummy in fields[6:]:
-        if tag != 0xa3:
+        if tag != 0xA3:
             continue
         dummy, seq_start, seq_end = _tlv(data, estart, eend)
         for dummy, xstart, xend, dummy in _children(data, seq_start, seq_end):
             parts = _children(data, xstart, xend)
-            if _oid(data[parts[0][1]:parts[0][2]]) == _SUBJECT_ALT_NAME:
+            if _oid(data[parts[0][1] : parts[0][2]]) == _SUBJECT_ALT_NAME:
                 value = parts[-1]
                 result["dns_names"], result["ip_addresses"] = _alt_names(data, value[1], value[2])
     return result

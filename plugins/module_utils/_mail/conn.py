@@ -7,11 +7,11 @@ that Debian ships: loop.start_tls() re-wraps the transport and this protocol kee
 receiving the decrypted bytes. Standard library only.
 """
 
-
 import asyncio
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    PROTOCOL_ERROR, ProbeFailure,
+    PROTOCOL_ERROR,
+    ProbeFailure,
 )
 
 # No mail protocol line is this long; a server that sends more is broken or hostile.
@@ -67,8 +67,8 @@ class Connection:
         while True:
             end = self._rx.buffer.find(b"\n")
             if end >= 0:
-                line = bytes(self._rx.buffer[:end + 1])
-                del self._rx.buffer[:end + 1]
+                line = bytes(self._rx.buffer[: end + 1])
+                del self._rx.buffer[: end + 1]
                 return line.rstrip(b"\r\n")
             if len(self._rx.buffer) > MAX_LINE:
                 raise ProbeFailure(PROTOCOL_ERROR, "line longer than %d bytes" % MAX_LINE)
@@ -96,8 +96,13 @@ class Connection:
             raise ProbeFailure(PROTOCOL_ERROR, "server sent data before the TLS handshake")
         loop = asyncio.get_running_loop()
         self.transport = await loop.start_tls(
-            self.transport, self._rx, context, server_side=False,
-            server_hostname=server_hostname, ssl_handshake_timeout=timeout)
+            self.transport,
+            self._rx,
+            context,
+            server_side=False,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=timeout,
+        )
 
     @property
     def ssl_object(self):

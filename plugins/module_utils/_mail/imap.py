@@ -8,13 +8,17 @@ The probe opens the mailbox with EXAMINE (the read-only SELECT) so it never chan
 Standard library only.
 """
 
-
 import base64
 import itertools
 import re
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    AUTH_FAILED, PROTOCOL_ERROR, REJECTED, TEMPFAIL, TLS_ERROR, ProbeFailure,
+    AUTH_FAILED,
+    PROTOCOL_ERROR,
+    REJECTED,
+    TEMPFAIL,
+    TLS_ERROR,
+    ProbeFailure,
 )
 
 _STATUS = re.compile(r"^(OK|NO|BAD|BYE|PREAUTH)(?: \[([^\]]*)\])? ?(.*)$", re.IGNORECASE)
@@ -68,8 +72,11 @@ async def read_line(conn):
         if not match:
             return line
         data = await conn.read_exact(int(match.group(1)))
-        line = line[:match.start()] + data.decode("utf-8", "replace") \
+        line = (
+            line[: match.start()]
+            + data.decode("utf-8", "replace")
             + (await conn.readline()).decode("utf-8", "replace")
+        )
 
 
 async def command(conn, tag, text, log=None):
@@ -85,8 +92,10 @@ async def command(conn, tag, text, log=None):
                 raise ProbeFailure(PROTOCOL_ERROR, "bad tagged response: %r" % line[:120])
             return status, code, args, text, untagged
         if head == "+":
-            raise ProbeFailure(PROTOCOL_ERROR, "unexpected continuation request to %s" % (
-                log or text.split(" ")[0]))
+            raise ProbeFailure(
+                PROTOCOL_ERROR,
+                "unexpected continuation request to %s" % (log or text.split(" ")[0]),
+            )
         if head != "*":
             raise ProbeFailure(PROTOCOL_ERROR, "unexpected response: %r" % line[:120])
         if rest[:4].upper() == "BYE " or rest.upper() == "BYE":
@@ -129,8 +138,9 @@ async def greeting(conn):
 async def starttls_command(conn, tag):
     status, code, args, text, untagged = await command(conn, tag, "STARTTLS")
     if status != "OK":
-        raise ProbeFailure(TEMPFAIL if code in _TRANSIENT else TLS_ERROR,
-                           "STARTTLS: %s %s" % (status, text))
+        raise ProbeFailure(
+            TEMPFAIL if code in _TRANSIENT else TLS_ERROR, "STARTTLS: %s %s" % (status, text)
+        )
 
 
 async def login(conn, tag, caps, user, password):
@@ -187,8 +197,9 @@ async def noop(conn, tag):
 
 async def uid_search_header(conn, tag, header, value):
     """UIDs (strings) of the messages whose header field contains value."""
-    untagged = await _simple(conn, tag, "UID SEARCH HEADER %s %s" % (header, quote(value)),
-                             "UID SEARCH")
+    untagged = await _simple(
+        conn, tag, "UID SEARCH HEADER %s %s" % (header, quote(value)), "UID SEARCH"
+    )
     uids = []
     for line in untagged:
         name, dummy, rest = line.partition(" ")
@@ -247,8 +258,9 @@ async def run(session):
     numbers = tags()
     conn, caps = await start_session(session, numbers)
     if target["user"]:
-        await session.phase("auth", login(conn, next(numbers), caps, target["user"],
-                                          target["password"]))
+        await session.phase(
+            "auth", login(conn, next(numbers), caps, target["user"], target["password"])
+        )
         opened = examine(conn, next(numbers), target["mailbox"])
         session.mailbox = await session.phase("select", opened)
     send_logout(conn, next(numbers))

@@ -8,18 +8,22 @@ attempt is one Session; so is the canary's submission, and each of its IMAP logi
 Standard library only.
 """
 
-
 import asyncio
 import ipaddress
 import time
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail.cert import CertificateError
 from ansible_collections.continuity.mail.plugins.module_utils._mail.conn import Connection
-from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    CERT_EXPIRING, OK, TLS_ERROR, ProbeFailure,
-)
 from ansible_collections.continuity.mail.plugins.module_utils._mail.tls import (
-    client_context, evaluate, peer_certificate,
+    client_context,
+    evaluate,
+    peer_certificate,
+)
+from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
+    CERT_EXPIRING,
+    OK,
+    TLS_ERROR,
+    ProbeFailure,
 )
 
 
@@ -54,7 +58,9 @@ class Session:
         self.mailbox = None
         self.warning = None
         self.check_name = target["server_name"] or target["host"]
-        self.sni = target["server_name"] or (None if _is_address(target["host"]) else target["host"])
+        self.sni = target["server_name"] or (
+            None if _is_address(target["host"]) else target["host"]
+        )
 
     async def phase(self, name, awaitable):
         """Run one phase under the per-phase timeout, adding its duration to phases[name]."""
@@ -83,15 +89,17 @@ class Session:
         await self.conn.start_tls(context, self.sni, self.settings["timeout"] + 1)
         try:
             self.cert, self.parsed, self.tls_info = peer_certificate(
-                self.conn.ssl_object, self.check_name, self.verify)
+                self.conn.ssl_object, self.check_name, self.verify
+            )
         except CertificateError as exc:
             raise ProbeFailure(TLS_ERROR, str(exc))
         if self.cert is None:
             raise ProbeFailure(TLS_ERROR, "the server presented no certificate")
         if self.certificate_only:
             raise CertificateRead()
-        status, message = evaluate(self.cert, self.parsed, self.verify,
-                                   self.settings["cert_min_days"])
+        status, message = evaluate(
+            self.cert, self.parsed, self.verify, self.settings["cert_min_days"]
+        )
         if status == CERT_EXPIRING:
             self.warning = (status, message)
         elif status != OK:

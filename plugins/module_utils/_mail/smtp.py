@@ -8,13 +8,17 @@ inside the probes' shared asyncio loop; the canary submits its message with the 
 Standard library only.
 """
 
-
 import base64
 import email.utils
 import re
 
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    AUTH_FAILED, PROTOCOL_ERROR, TEMPFAIL, TLS_ERROR, ProbeFailure, reply_status,
+    AUTH_FAILED,
+    PROTOCOL_ERROR,
+    TEMPFAIL,
+    TLS_ERROR,
+    ProbeFailure,
+    reply_status,
 )
 
 # More lines than any real EHLO reply; a longer one is a broken or hostile server.
@@ -23,8 +27,12 @@ MAX_REPLY_LINES = 200
 
 def split_reply_line(line):
     """'250-SIZE 1000' -> (250, False, 'SIZE 1000'); the last line of a reply has final=True."""
-    if len(line) < 3 or not line[:3].isdigit() or line[0] not in "2345" \
-            or (len(line) > 3 and line[3] not in " -"):
+    if (
+        len(line) < 3
+        or not line[:3].isdigit()
+        or line[0] not in "2345"
+        or (len(line) > 3 and line[3] not in " -")
+    ):
         raise ProbeFailure(PROTOCOL_ERROR, "not an SMTP reply: %r" % line[:80])
     return int(line[:3]), len(line) == 3 or line[3] == " ", line[4:]
 
@@ -102,8 +110,9 @@ async def ehlo(conn, helo_name):
 async def starttls_command(conn):
     code, texts = await command(conn, "STARTTLS")
     if code != 220:
-        raise ProbeFailure(TEMPFAIL if 400 <= code < 500 else TLS_ERROR,
-                           describe(code, texts, "STARTTLS"))
+        raise ProbeFailure(
+            TEMPFAIL if 400 <= code < 500 else TLS_ERROR, describe(code, texts, "STARTTLS")
+        )
 
 
 async def authenticate(conn, mechanisms, user, password):
@@ -118,11 +127,15 @@ async def authenticate(conn, mechanisms, user, password):
                 break
             code, texts = await command(conn, base64.b64encode(value).decode("ascii"))
     else:
-        raise ProbeFailure(AUTH_FAILED, "no supported AUTH mechanism (offered: %s)"
-                           % (" ".join(mechanisms) or "none"))
+        raise ProbeFailure(
+            AUTH_FAILED,
+            "no supported AUTH mechanism (offered: %s)" % (" ".join(mechanisms) or "none"),
+        )
     if code == 235:
         return
-    raise ProbeFailure(TEMPFAIL if 400 <= code < 500 else AUTH_FAILED, describe(code, texts, "AUTH"))
+    raise ProbeFailure(
+        TEMPFAIL if 400 <= code < 500 else AUTH_FAILED, describe(code, texts, "AUTH")
+    )
 
 
 async def start_session(session, starttls):
@@ -201,8 +214,9 @@ async def run(session):
     if target["user"]:
         if mechanisms is None:
             raise ProbeFailure(PROTOCOL_ERROR, "the server offers no AUTH (needed to log in)")
-        await session.phase("auth", authenticate(conn, mechanisms, target["user"],
-                                                 target["password"]))
+        await session.phase(
+            "auth", authenticate(conn, mechanisms, target["user"], target["password"])
+        )
     elif target["protocol"] == "submission" and mechanisms is None:
         raise ProbeFailure(PROTOCOL_ERROR, "submission port offers no AUTH: users cannot send")
     if target.get("envelope"):

@@ -7,16 +7,21 @@ name and the dates are checked here from the DER, so a mismatch or an expiry is 
 with the certificate's details. Standard library only.
 """
 
-
 import datetime
 import os
 import ssl
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail.cert import (
-    CertificateError, format_name, matches_hostname, parse_certificate,
+    CertificateError,
+    format_name,
+    matches_hostname,
+    parse_certificate,
 )
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    CERT_EXPIRED, CERT_EXPIRING, OK, TLS_ERROR,
+    CERT_EXPIRED,
+    CERT_EXPIRING,
+    OK,
+    TLS_ERROR,
 )
 
 _CONTEXTS = {}
@@ -74,10 +79,13 @@ def evaluate(cert, parsed, verify, cert_min_days, now=None):
         return TLS_ERROR, "certificate is not valid before %s" % cert["not_before"]
     if verify and not cert["hostname_ok"]:
         return TLS_ERROR, "certificate (%s) does not cover the name checked" % (
-            ", ".join(cert["names"]) or cert["subject"])
+            ", ".join(cert["names"]) or cert["subject"]
+        )
     if cert["days_left"] < cert_min_days:
         return CERT_EXPIRING, "certificate expires in %d day(s) (on %s)" % (
-            cert["days_left"], cert["not_after"])
+            cert["days_left"],
+            cert["not_after"],
+        )
     return OK, None
 
 

@@ -9,7 +9,6 @@ two servers hold the same messages exactly when their sets are equal.
 Standard library only: this runs on the mail hosts.
 """
 
-
 import collections
 import os
 import re
@@ -31,8 +30,9 @@ class DsyncError(Exception):
 class Destination:
     """Where the other Dovecot is and how doveadm reaches it."""
 
-    def __init__(self, transport, host, port=None, ssh_user=None, ssh_options=None,
-                 remote_doveadm="doveadm"):
+    def __init__(
+        self, transport, host, port=None, ssh_user=None, ssh_options=None, remote_doveadm="doveadm"
+    ):
         if transport not in ("tcp", "ssh"):
             raise ValueError("transport must be tcp or ssh, not %r" % (transport,))
         if not host:
@@ -115,8 +115,9 @@ class Doveadm:
         side = "local" if destination is None else destination.describe()
         rc, out, err = self.run(self.fetch_command(user, destination))
         if rc != 0:
-            raise DsyncError("reading %s's messages on %s failed (rc=%s): %s"
-                             % (user, side, rc, error_text(err)))
+            raise DsyncError(
+                "reading %s's messages on %s failed (rc=%s): %s" % (user, side, rc, error_text(err))
+            )
         return parse_message_set(out)
 
     def local_message_sets(self, users):
@@ -125,12 +126,22 @@ class Doveadm:
         with UsersFile(users) as path:
             rc, out, err = self.run(self.fetch_command(None, users_file=path))
         if rc != 0:
-            raise DsyncError("reading the local messages failed (rc=%s): %s" % (rc, error_text(err)))
+            raise DsyncError(
+                "reading the local messages failed (rc=%s): %s" % (rc, error_text(err))
+            )
         sets = parse_message_sets(out)
         return dict((user, sets.get(user, collections.Counter())) for user in users)
 
-    def sync_command(self, destination, lock_timeout, io_timeout, user=None, users_file=None,
-                     state=None, full=False):
+    def sync_command(
+        self,
+        destination,
+        lock_timeout,
+        io_timeout,
+        user=None,
+        users_file=None,
+        state=None,
+        full=False,
+    ):
         """`doveadm sync` of one user, or of every user in users_file (doveadm TCP only)."""
         who = ["-F", users_file] if users_file else ["-u", user]
         command = self.base() + ["sync"] + who + ["-l", str(lock_timeout), "-T", str(io_timeout)]
@@ -162,8 +173,9 @@ def run_command(command, timeout):
     """Run a command without a shell; return (rc, stdout, stderr). rc is None on timeout."""
     env = dict(os.environ, LC_ALL="C", LANG="C")
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              env=env, check=False)
+        proc = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         return None, _text(exc.stdout), _text(exc.stderr) + "\ntimed out after %ss" % timeout
     except OSError as exc:
@@ -210,7 +222,7 @@ def _row(line):
 
 def _header(lines, expected):
     header = [name.strip().lower() for name in lines[0].split("\t")]
-    if header[-len(expected):] != expected:
+    if header[-len(expected) :] != expected:
         raise DsyncError("unexpected doveadm fetch header: %r" % lines[0])
     return header
 

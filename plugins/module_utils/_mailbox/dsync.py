@@ -20,14 +20,16 @@ gives `changed`, the per-side counts and `in_sync`.
 Standard library only: this runs on the mail hosts.
 """
 
-
 import concurrent.futures
 import hashlib
 import os
 import tempfile
 
 from ansible_collections.continuity.mail.plugins.module_utils._mailbox.doveadm import (
-    DsyncError, UsersFile, compare, error_text,
+    DsyncError,
+    UsersFile,
+    compare,
+    error_text,
 )
 
 # doveadm sync exit codes (sysexits-like): 2 = done, but the mailbox changed meanwhile and
@@ -76,10 +78,20 @@ class StateStore:
 
 def new_result(user):
     return {
-        "user": user, "rc": None, "attempts": 0, "changed": False, "in_sync": None,
-        "failed": False, "full_sync": False, "error": None,
-        "messages": {"local": {"before": None, "after": None}, "remote": {"before": None, "after": None}},
-        "missing_on_local": None, "missing_on_remote": None,
+        "user": user,
+        "rc": None,
+        "attempts": 0,
+        "changed": False,
+        "in_sync": None,
+        "failed": False,
+        "full_sync": False,
+        "error": None,
+        "messages": {
+            "local": {"before": None, "after": None},
+            "remote": {"before": None, "after": None},
+        },
+        "missing_on_local": None,
+        "missing_on_remote": None,
     }
 
 
@@ -94,8 +106,17 @@ def _record(result, when, sets):
 class MailboxSync:
     """Synchronise or compare a list of users with one destination."""
 
-    def __init__(self, doveadm, destination, parallel=4, retries=3, lock_timeout=60, io_timeout=120,
-                 states=None, compare_sets=True):
+    def __init__(
+        self,
+        doveadm,
+        destination,
+        parallel=4,
+        retries=3,
+        lock_timeout=60,
+        io_timeout=120,
+        states=None,
+        compare_sets=True,
+    ):
         self.doveadm = doveadm
         self.destination = destination
         self.parallel = max(1, parallel)
@@ -123,7 +144,7 @@ class MailboxSync:
         try:
             local = self.doveadm.local_message_sets(users)
         except DsyncError:
-            local = {}   # one bad user spoils a batch: read one by one to find out who
+            local = {}  # one bad user spoils a batch: read one by one to find out who
 
         def read(user):
             try:
@@ -166,7 +187,7 @@ class MailboxSync:
                 for user, pair in after.items():
                     results[user]["changed"] = pair != before[user]
                     if not results[user]["in_sync"]:
-                        results[user]["full_sync"] = True   # the next run ignores nothing
+                        results[user]["full_sync"] = True  # the next run ignores nothing
                         individual.append(user)
             else:
                 for user in finished:
@@ -178,12 +199,13 @@ class MailboxSync:
 
     def _bulk(self, users, results):
         """One `doveadm sync -F` per group; returns the users that need their own runs."""
-        groups = [users[index::self.parallel] for index in range(min(self.parallel, len(users)))]
+        groups = [users[index :: self.parallel] for index in range(min(self.parallel, len(users)))]
 
         def run(group):
             with UsersFile(group) as path:
-                command = self.doveadm.sync_command(self.destination, self.lock_timeout, self.io_timeout,
-                                                    users_file=path)
+                command = self.doveadm.sync_command(
+                    self.destination, self.lock_timeout, self.io_timeout, users_file=path
+                )
                 return group, self.doveadm.run(command)[0]
 
         again = []
@@ -216,10 +238,13 @@ class MailboxSync:
             if self.states is not None and state:
                 self.states.save(user, state)
             if before is None:
-                result["changed"] = True   # without message sets a no-op looks like any sync
+                result["changed"] = True  # without message sets a no-op looks like any sync
                 return
             try:
-                after = (self.doveadm.message_set(user), self.doveadm.message_set(user, self.destination))
+                after = (
+                    self.doveadm.message_set(user),
+                    self.doveadm.message_set(user, self.destination),
+                )
             except DsyncError as exc:
                 result["failed"], result["error"] = True, str(exc)
                 return
@@ -232,16 +257,19 @@ class MailboxSync:
             full = result["full_sync"] = True
         if result["rc"] == RC_DESYNC:
             result["failed"] = True
-            result["error"] = ("doveadm sync still reported changes during the sync (rc 2) "
-                               "after %d attempt(s)" % result["attempts"])
+            result["error"] = (
+                "doveadm sync still reported changes during the sync (rc 2) "
+                "after %d attempt(s)" % result["attempts"]
+            )
 
     def _sync_once(self, user, result, full):
         result["error"] = None
         state = None
         if self.states is not None:
             state = "" if full else self.states.load(user)
-        command = self.doveadm.sync_command(self.destination, self.lock_timeout, self.io_timeout,
-                                            user=user, state=state, full=full)
+        command = self.doveadm.sync_command(
+            self.destination, self.lock_timeout, self.io_timeout, user=user, state=state, full=full
+        )
         rc, out, err = self.doveadm.run(command)
         result["rc"] = rc
         if rc not in (RC_OK, RC_DESYNC):

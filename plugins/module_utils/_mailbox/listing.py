@@ -5,7 +5,6 @@
 Standard library only: this runs on the mail hosts.
 """
 
-
 FIELDS = ("user", "mailbox", "guid", "date.saved", "hdr.message-id")
 
 
@@ -42,13 +41,15 @@ def parse_fetch(output):
         if len(values) != len(header):
             raise ValueError("unexpected doveadm fetch line: %r" % line)
         row = dict(zip(header, values))
-        messages.append({
-            "user": row["user"],
-            "mailbox": row["mailbox"],
-            "guid": row["guid"],
-            "saved": row["date.saved"],
-            "message_id": row["hdr.message-id"].strip(),
-        })
+        messages.append(
+            {
+                "user": row["user"],
+                "mailbox": row["mailbox"],
+                "guid": row["guid"],
+                "saved": row["date.saved"],
+                "message_id": row["hdr.message-id"].strip(),
+            }
+        )
     return messages
 
 

@@ -6,13 +6,16 @@ TLSA, recipient lists and TTLs, as findings with a severity and a fix.
 SMTP and TLS are judged by the same probe engine as mail_health (_probe.engine), never a copy.
 """
 
-
-from ansible_collections.continuity.mail.plugins.module_utils._probe import engine
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.dns import DnsLookupError
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.policy import (
-    check_mta_sts, check_recipients, check_spf,
+    check_mta_sts,
+    check_recipients,
+    check_spf,
 )
-from ansible_collections.continuity.mail.plugins.module_utils._preflight.tlsa import match as tlsa_match
+from ansible_collections.continuity.mail.plugins.module_utils._preflight.tlsa import (
+    match as tlsa_match,
+)
+from ansible_collections.continuity.mail.plugins.module_utils._probe import engine
 from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import normalize
 
 SEVERITIES = ("error", "warning", "info")
@@ -24,11 +27,28 @@ class Report:
         self.checked = []
 
     def add(self, domain, check, severity, subject, message, fix=None):
-        self.findings.append(dict(domain=domain, check=check, severity=severity, subject=subject,
-                                  message=message, fix=fix))
-        self.checked.append(dict(domain=domain, check=check, subject=subject,
-                                 result="fail" if severity == "error" else
-                                 "warn" if severity == "warning" else "info"))
+        self.findings.append(
+            dict(
+                domain=domain,
+                check=check,
+                severity=severity,
+                subject=subject,
+                message=message,
+                fix=fix,
+            )
+        )
+        self.checked.append(
+            dict(
+                domain=domain,
+                check=check,
+                subject=subject,
+                result="fail"
+                if severity == "error"
+                else "warn"
+                if severity == "warning"
+                else "info",
+            )
+        )
 
     def ok(self, domain, check, subject):
         self.checked.append(dict(domain=domain, check=check, subject=subject, result="pass"))
@@ -53,37 +73,68 @@ def mx_table(lookup, domain, primary, secondary):
     table = []
     for preference, exchange in records:
         addresses, dummy, cname = lookup.addresses(exchange)
-        role = "secondary" if set(addresses) & secondary else (
-            "primary" if set(addresses) & primary else "other")
-        table.append(dict(preference=preference, exchange=exchange, addresses=addresses,
-                          cname=cname, role=role))
+        role = (
+            "secondary"
+            if set(addresses) & secondary
+            else ("primary" if set(addresses) & primary else "other")
+        )
+        table.append(
+            dict(
+                preference=preference,
+                exchange=exchange,
+                addresses=addresses,
+                cname=cname,
+                role=role,
+            )
+        )
     return table, ttl
 
 
 def check_mx(report, domain, table, ttl, params):
     if not table:
-        report.add(domain, "mx_present", "error", domain, "%s has no MX records" % domain,
-                   "publish MX records: the primary first, the secondary with a higher number")
+        report.add(
+            domain,
+            "mx_present",
+            "error",
+            domain,
+            "%s has no MX records" % domain,
+            "publish MX records: the primary first, the secondary with a higher number",
+        )
         return
     report.ok(domain, "mx_present", domain)
     for mx in table:
         if not mx["addresses"]:
-            report.add(domain, "mx_resolves", "error", mx["exchange"],
-                       "MX %s has no A/AAAA record" % mx["exchange"],
-                       "give %s an address record" % mx["exchange"])
+            report.add(
+                domain,
+                "mx_resolves",
+                "error",
+                mx["exchange"],
+                "MX %s has no A/AAAA record" % mx["exchange"],
+                "give %s an address record" % mx["exchange"],
+            )
         elif mx["cname"]:
-            report.add(domain, "mx_resolves", "warning", mx["exchange"],
-                       "MX %s is an alias (CNAME to %s); RFC 2181 10.3 forbids it and some "
-                       "senders refuse it" % (mx["exchange"], mx["cname"]),
-                       "point the MX record at %s directly" % mx["cname"].rstrip("."))
+            report.add(
+                domain,
+                "mx_resolves",
+                "warning",
+                mx["exchange"],
+                "MX %s is an alias (CNAME to %s); RFC 2181 10.3 forbids it and some "
+                "senders refuse it" % (mx["exchange"], mx["cname"]),
+                "point the MX record at %s directly" % mx["cname"].rstrip("."),
+            )
         else:
             report.ok(domain, "mx_resolves", mx["exchange"])
     secondary = [mx for mx in table if mx["role"] == "secondary"]
     if not secondary:
-        report.add(domain, "secondary_in_mx", "error", domain,
-                   "no MX of %s points at the secondary: senders will never fall back to it"
-                   % domain, "add an MX record for the secondary with a higher preference number "
-                   "than the primary's (e.g. '20 mx2.%s.')" % domain)
+        report.add(
+            domain,
+            "secondary_in_mx",
+            "error",
+            domain,
+            "no MX of %s points at the secondary: senders will never fall back to it" % domain,
+            "add an MX record for the secondary with a higher preference number "
+            "than the primary's (e.g. '20 mx2.%s.')" % domain,
+        )
     else:
         report.ok(domain, "secondary_in_mx", domain)
         best_secondary = min(mx["preference"] for mx in secondary)
@@ -93,30 +144,50 @@ def check_mx(report, domain, table, ttl, params):
                 ahead.update(mx["addresses"])
         primaries = [mx["preference"] for mx in table if mx["role"] == "primary"]
         if primaries and best_secondary <= min(primaries):
-            report.add(domain, "secondary_preference", "warning", domain,
-                       "the secondary (preference %d) is preferred over or equal to the primary "
-                       "(%d): senders deliver to it in normal times" % (best_secondary, min(primaries)),
-                       "give the secondary's MX a higher preference number than the primary's")
+            report.add(
+                domain,
+                "secondary_preference",
+                "warning",
+                domain,
+                "the secondary (preference %d) is preferred over or equal to the primary "
+                "(%d): senders deliver to it in normal times" % (best_secondary, min(primaries)),
+                "give the secondary's MX a higher preference number than the primary's",
+            )
         limit = params["mx_address_limit"]
         if len(ahead) > limit:
-            report.add(domain, "mx_address_limit", "error", domain,
-                       "%d addresses are ahead of the secondary; senders try at most %d, so the "
-                       "secondary is never tried" % (len(ahead), limit),
-                       "keep the MX hosts preferred over the secondary to %d addresses or fewer" % limit)
+            report.add(
+                domain,
+                "mx_address_limit",
+                "error",
+                domain,
+                "%d addresses are ahead of the secondary; senders try at most %d, so the "
+                "secondary is never tried" % (len(ahead), limit),
+                "keep the MX hosts preferred over the secondary to %d addresses or fewer" % limit,
+            )
         elif len(ahead) == limit:
-            report.add(domain, "mx_address_limit", "warning", domain,
-                       "exactly %d addresses are ahead of the secondary: Postfix senders "
-                       "(smtp_mx_address_limit=%d) would stop before reaching it" % (limit, limit),
-                       "remove one address from the MX hosts preferred over the secondary")
+            report.add(
+                domain,
+                "mx_address_limit",
+                "warning",
+                domain,
+                "exactly %d addresses are ahead of the secondary: Postfix senders "
+                "(smtp_mx_address_limit=%d) would stop before reaching it" % (limit, limit),
+                "remove one address from the MX hosts preferred over the secondary",
+            )
         else:
             report.ok(domain, "mx_address_limit", domain)
     rto = params["rto_target"]
     if rto:
         if ttl is not None and ttl > rto:
-            report.add(domain, "mx_ttl", "error", domain,
-                       "MX TTL %d s exceeds the RTO target %d s: resolvers keep the old MX set "
-                       "that long after a switch" % (ttl, rto),
-                       "lower the MX TTL to %d s or less ahead of any planned failover" % rto)
+            report.add(
+                domain,
+                "mx_ttl",
+                "error",
+                domain,
+                "MX TTL %d s exceeds the RTO target %d s: resolvers keep the old MX set "
+                "that long after a switch" % (ttl, rto),
+                "lower the MX TTL to %d s or less ahead of any planned failover" % rto,
+            )
         else:
             report.ok(domain, "mx_ttl", domain)
 
@@ -129,8 +200,15 @@ def probe_targets(tables, params):
                 name = "%s %s" % (mx["exchange"], address)
                 if name not in seen:
                     seen.add(name)
-                    targets.append(dict(name=name, host=address, port=params["smtp_port"],
-                                        protocol="smtp", server_name=mx["exchange"]))
+                    targets.append(
+                        dict(
+                            name=name,
+                            host=address,
+                            port=params["smtp_port"],
+                            protocol="smtp",
+                            server_name=mx["exchange"],
+                        )
+                    )
     return targets
 
 
@@ -155,9 +233,14 @@ def check_smtp(report, domain, table, results, params):
                 report.ok(domain, "mx_smtp", subject)
             else:
                 fix = _SMTP_FIX.get(status, "check the SMTP service of %s on port %d")
-                report.add(domain, "mx_smtp", "warning" if status == "cert_expiring" else "error",
-                           subject, "SMTP %s: %s" % (status, result["error"]),
-                           fix % (mx["exchange"], params["smtp_port"]))
+                report.add(
+                    domain,
+                    "mx_smtp",
+                    "warning" if status == "cert_expiring" else "error",
+                    subject,
+                    "SMTP %s: %s" % (status, result["error"]),
+                    fix % (mx["exchange"], params["smtp_port"]),
+                )
             check_tlsa(report, domain, mx, address, result, params)
 
 
@@ -169,19 +252,39 @@ def check_tlsa(report, domain, mx, address, result, params):
     subject = "%s (%s)" % (name, address)
     parsed = result.get("_parsed")
     if not parsed:
-        report.add(domain, "tlsa", "error", subject, "TLSA records exist but no certificate was "
-                   "served to compare them with", "make STARTTLS work on %s" % mx["exchange"])
+        report.add(
+            domain,
+            "tlsa",
+            "error",
+            subject,
+            "TLSA records exist but no certificate was served to compare them with",
+            "make STARTTLS work on %s" % mx["exchange"],
+        )
         return
     verdict, detail = tlsa_match(records, parsed["der"], parsed["spki"])
     if verdict == "match":
         report.ok(domain, "tlsa", subject)
     else:
-        report.add(domain, "tlsa", "error" if verdict == "mismatch" else "info", subject, detail,
-                   "publish a TLSA record for the served certificate (e.g. 3 1 1 <SHA-256 of its "
-                   "public key>) before removing the old one" if verdict == "mismatch" else None)
+        report.add(
+            domain,
+            "tlsa",
+            "error" if verdict == "mismatch" else "info",
+            subject,
+            detail,
+            "publish a TLSA record for the served certificate (e.g. 3 1 1 <SHA-256 of its "
+            "public key>) before removing the old one"
+            if verdict == "mismatch"
+            else None,
+        )
     if not params["lookup"].has_dnskey(domain):
-        report.add(domain, "tlsa", "warning", subject, "TLSA records in a zone without DNSSEC "
-                   "are ignored by senders", "sign the zone or drop the TLSA records")
+        report.add(
+            domain,
+            "tlsa",
+            "warning",
+            subject,
+            "TLSA records in a zone without DNSSEC are ignored by senders",
+            "sign the zone or drop the TLSA records",
+        )
 
 
 def check_client_names(report, params):
@@ -191,12 +294,23 @@ def check_client_names(report, params):
         cname = params["lookup"].query(name, "CNAME")
         ttl = cname.ttl if cname.records else params["lookup"].addresses(name)[1]
         if ttl is None:
-            report.add(domain, "client_name", "error", name, "%s does not resolve" % name,
-                       "publish %s pointing at the active server" % name)
+            report.add(
+                domain,
+                "client_name",
+                "error",
+                name,
+                "%s does not resolve" % name,
+                "publish %s pointing at the active server" % name,
+            )
         elif rto and ttl > rto:
-            report.add(domain, "client_name_ttl", "error", name,
-                       "TTL %d s of %s exceeds the RTO target %d s" % (ttl, name, rto),
-                       "lower the TTL of %s to %d s or less" % (name, rto))
+            report.add(
+                domain,
+                "client_name_ttl",
+                "error",
+                name,
+                "TTL %d s of %s exceeds the RTO target %d s" % (ttl, name, rto),
+                "lower the TTL of %s to %d s or less" % (name, rto),
+            )
         else:
             report.ok(domain, "client_name_ttl", name)
 
@@ -213,16 +327,30 @@ def run(params, lookup):
         try:
             tables[domain], ttl = mx_table(lookup, domain, primary, secondary)
         except DnsLookupError as exc:
-            report.add(domain, "dns", "error", domain, "DNS lookup failed: %s" % exc,
-                       "make the domain's authoritative servers answer")
+            report.add(
+                domain,
+                "dns",
+                "error",
+                domain,
+                "DNS lookup failed: %s" % exc,
+                "make the domain's authoritative servers answer",
+            )
             continue
         check_mx(report, domain, tables[domain], ttl, params)
     results = {}
     if params["probe_smtp"]:
-        targets = normalize(probe_targets(tables, params), tls_verify=params["tls_verify"],
-                            ca_path=params["ca_path"])
-        found, dummy = engine.run(targets, timeout=params["timeout"], helo_name=params["helo_name"],
-                                  cert_min_days=params["cert_min_days"], concurrency=50)
+        targets = normalize(
+            probe_targets(tables, params),
+            tls_verify=params["tls_verify"],
+            ca_path=params["ca_path"],
+        )
+        found, dummy = engine.run(
+            targets,
+            timeout=params["timeout"],
+            helo_name=params["helo_name"],
+            cert_min_days=params["cert_min_days"],
+            concurrency=50,
+        )
         results = dict((r["name"], r) for r in found)
     for domain, table in tables.items():
         try:
@@ -232,7 +360,13 @@ def run(params, lookup):
             check_spf(report, domain, outbound, params)
             check_recipients(report, domain, params)
         except DnsLookupError as exc:
-            report.add(domain, "dns", "error", domain, "DNS lookup failed: %s" % exc,
-                       "make the domain's authoritative servers answer")
+            report.add(
+                domain,
+                "dns",
+                "error",
+                domain,
+                "DNS lookup failed: %s" % exc,
+                "make the domain's authoritative servers answer",
+            )
     check_client_names(report, params)
     return report, tables, [engine.public(r) for r in results.values()]

@@ -5,12 +5,12 @@
 Every answer is cached for the run: the same MX host is asked about by several checks.
 """
 
-
 try:
     import dns.exception
     import dns.name
     import dns.rdatatype
     import dns.resolver
+
     HAS_DNSPYTHON = True
 except ImportError:  # reported by the module with missing_required_lib
     HAS_DNSPYTHON = False
@@ -62,8 +62,9 @@ class Lookup:
 
     def mx(self, domain):
         answer = self.query(domain, "MX")
-        records = sorted((r.preference, r.exchange.to_text().rstrip(".").lower())
-                         for r in answer.records)
+        records = sorted(
+            (r.preference, r.exchange.to_text().rstrip(".").lower()) for r in answer.records
+        )
         return records, answer.ttl
 
     def addresses(self, name):

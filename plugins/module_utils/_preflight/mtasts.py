@@ -6,7 +6,6 @@ A secondary MX missing from an enforced policy is the classic silent failover br
 senders that honour MTA-STS refuse to deliver to it exactly when the primary is down.
 """
 
-
 from ansible.module_utils.urls import open_url
 
 MODES = ("enforce", "testing", "none")
@@ -59,8 +58,14 @@ def policy_url(domain):
 
 def fetch(url, ca_path=None, timeout=10.0):
     """Fetch a policy over HTTPS (verified, as senders do)."""
-    response = open_url(url, timeout=timeout, validate_certs=True, ca_path=ca_path,
-                        follow_redirects="none", http_agent="continuity.mail preflight")
+    response = open_url(
+        url,
+        timeout=timeout,
+        validate_certs=True,
+        ca_path=ca_path,
+        follow_redirects="none",
+        http_agent="continuity.mail preflight",
+    )
     try:
         return response.read(MAX_POLICY + 1)[:MAX_POLICY].decode("utf-8", "replace")
     finally:

@@ -3,12 +3,16 @@
 """Preflight checks on what a domain publishes or promises beyond MX: its MTA-STS policy,
 its SPF record, and the recipients the secondary accepts."""
 
-
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.mtasts import (
-    fetch, mx_matches, parse_policy, policy_url,
+    fetch,
+    mx_matches,
+    parse_policy,
+    policy_url,
 )
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.spf import (
-    Evaluator, SpfError, spf_record,
+    Evaluator,
+    SpfError,
+    spf_record,
 )
 
 
@@ -24,15 +28,27 @@ def _policy_text(report, domain, params):
             report.add(domain, "mta_sts", "info", domain, "no MTA-STS policy is published")
             return None, None
         if not params["mta_sts_fetch"]:
-            report.add(domain, "mta_sts", "info", domain, "an MTA-STS policy is announced "
-                       "(_mta-sts TXT) but fetching it is off (mta_sts_fetch)")
+            report.add(
+                domain,
+                "mta_sts",
+                "info",
+                domain,
+                "an MTA-STS policy is announced "
+                "(_mta-sts TXT) but fetching it is off (mta_sts_fetch)",
+            )
             return None, None
         url = policy_url(domain)
     try:
         return fetch(url, params["ca_path"], params["timeout"]), url
     except Exception as exc:  # any failure to fetch is the finding itself
-        report.add(domain, "mta_sts", "error", url, "cannot fetch the MTA-STS policy: %s" % exc,
-                   "serve the policy at %s over HTTPS with a valid certificate" % url)
+        report.add(
+            domain,
+            "mta_sts",
+            "error",
+            url,
+            "cannot fetch the MTA-STS policy: %s" % exc,
+            "serve the policy at %s over HTTPS with a valid certificate" % url,
+        )
         return None, None
 
 
@@ -42,8 +58,14 @@ def check_mta_sts(report, domain, table, params):
         return
     policy, problems = parse_policy(text)
     if problems:
-        report.add(domain, "mta_sts", "error", source, "invalid MTA-STS policy: %s"
-                   % "; ".join(problems), "fix the policy text (RFC 8461 3.2)")
+        report.add(
+            domain,
+            "mta_sts",
+            "error",
+            source,
+            "invalid MTA-STS policy: %s" % "; ".join(problems),
+            "fix the policy text (RFC 8461 3.2)",
+        )
         return
     if policy["mode"] == "none":
         report.add(domain, "mta_sts", "info", source, "MTA-STS mode is none (policy withdrawn)")
@@ -53,13 +75,21 @@ def check_mta_sts(report, domain, table, params):
         if any(mx_matches(mx["exchange"], pattern) for pattern in policy["mx"]):
             report.ok(domain, "mta_sts", mx["exchange"])
             continue
-        consequence = ("senders enforcing MTA-STS will refuse to deliver to it"
-                       if severity == "error" else "senders report it (mode testing)")
-        report.add(domain, "mta_sts", severity, mx["exchange"],
-                   "MX %s matches no mx: line of the MTA-STS policy (%s): %s" % (
-                       mx["exchange"], ", ".join(policy["mx"]), consequence),
-                   "add 'mx: %s' to the policy and change the id in the _mta-sts.%s TXT record"
-                   % (mx["exchange"], domain))
+        consequence = (
+            "senders enforcing MTA-STS will refuse to deliver to it"
+            if severity == "error"
+            else "senders report it (mode testing)"
+        )
+        report.add(
+            domain,
+            "mta_sts",
+            severity,
+            mx["exchange"],
+            "MX %s matches no mx: line of the MTA-STS policy (%s): %s"
+            % (mx["exchange"], ", ".join(policy["mx"]), consequence),
+            "add 'mx: %s' to the policy and change the id in the _mta-sts.%s TXT record"
+            % (mx["exchange"], domain),
+        )
 
 
 def check_spf(report, domain, outbound, params):
@@ -67,27 +97,48 @@ def check_spf(report, domain, outbound, params):
     try:
         record = spf_record(lookup.txt(domain))
     except SpfError as exc:
-        report.add(domain, "spf", "error", domain, "SPF: %s" % exc, "publish exactly one v=spf1 record")
+        report.add(
+            domain, "spf", "error", domain, "SPF: %s" % exc, "publish exactly one v=spf1 record"
+        )
         return
     if record is None:
-        report.add(domain, "spf", "warning", domain, "%s publishes no SPF record" % domain,
-                   "publish an SPF record covering the primary and the secondary")
+        report.add(
+            domain,
+            "spf",
+            "warning",
+            domain,
+            "%s publishes no SPF record" % domain,
+            "publish an SPF record covering the primary and the secondary",
+        )
         return
     for address in outbound:
         try:
             result = Evaluator(lookup).check(address, domain)
         except SpfError as exc:
             severity = "warning" if exc.result == "unsupported" else "error"
-            report.add(domain, "spf", severity, address, "SPF %s for %s: %s" % (
-                exc.result, address, exc), "simplify the SPF record of %s" % domain)
+            report.add(
+                domain,
+                "spf",
+                severity,
+                address,
+                "SPF %s for %s: %s" % (exc.result, address, exc),
+                "simplify the SPF record of %s" % domain,
+            )
             continue
         if result == "pass":
             report.ok(domain, "spf", address)
         else:
-            report.add(domain, "spf", "error", address,
-                       "SPF of %s gives '%s' for the secondary's outbound address %s: mail it "
-                       "sends (bounces, users' mail after a failover) fails SPF" % (domain, result, address),
-                       "add 'ip%d:%s' to the SPF record of %s" % (6 if ":" in address else 4, address, domain))
+            report.add(
+                domain,
+                "spf",
+                "error",
+                address,
+                "SPF of %s gives '%s' for the secondary's outbound address %s: mail it "
+                "sends (bounces, users' mail after a failover) fails SPF"
+                % (domain, result, address),
+                "add 'ip%d:%s' to the SPF record of %s"
+                % (6 if ":" in address else 4, address, domain),
+            )
 
 
 def _for_domain(addresses, domain):
@@ -100,15 +151,29 @@ def check_recipients(report, domain, params):
     users = _for_domain(params["primary_users"], domain)
     accepted = _for_domain(params["secondary_recipients"], domain)
     missing, extra = sorted(users - accepted), sorted(accepted - users)
-    fix = ("re-run the continuity.mail.secondary role so its recipient list is rebuilt from "
-           "the primary's users")
+    fix = (
+        "re-run the continuity.mail.secondary role so its recipient list is rebuilt from "
+        "the primary's users"
+    )
     if missing:
-        report.add(domain, "recipients", "error", domain,
-                   "the secondary refuses mail for %d user(s) of the primary: %s" % (
-                       len(missing), ", ".join(missing[:20])), fix)
+        report.add(
+            domain,
+            "recipients",
+            "error",
+            domain,
+            "the secondary refuses mail for %d user(s) of the primary: %s"
+            % (len(missing), ", ".join(missing[:20])),
+            fix,
+        )
     if extra:
-        report.add(domain, "recipients", "warning", domain,
-                   "the secondary accepts mail for %d address(es) the primary does not have "
-                   "(accepted now, bounced later): %s" % (len(extra), ", ".join(extra[:20])), fix)
+        report.add(
+            domain,
+            "recipients",
+            "warning",
+            domain,
+            "the secondary accepts mail for %d address(es) the primary does not have "
+            "(accepted now, bounced later): %s" % (len(extra), ", ".join(extra[:20])),
+            fix,
+        )
     if not missing and not extra:
         report.ok(domain, "recipients", domain)

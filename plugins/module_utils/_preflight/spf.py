@@ -6,7 +6,6 @@ Evaluates ip4, ip6, a, mx, include, redirect and all with the RFC's 10-lookup li
 macros, exists and ptr are not evaluated (a record using them is reported as such).
 """
 
-
 import ipaddress
 
 _QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
@@ -41,7 +40,9 @@ def _split_cidr(spec, default_domain):
 
 def _in_hosts(ip, addresses, v4, v6):
     for address in addresses:
-        net = ipaddress.ip_network("%s/%d" % (address, v4 if ":" not in address else v6), strict=False)
+        net = ipaddress.ip_network(
+            "%s/%d" % (address, v4 if ":" not in address else v6), strict=False
+        )
         if ip.version == net.version and ip in net:
             return True
     return False
@@ -96,8 +97,11 @@ class Evaluator:
         if name == "all":
             return True
         if name in ("ip4", "ip6"):
-            return ip in ipaddress.ip_network(arg, strict=False) if ip.version == (
-                4 if name == "ip4" else 6) else False
+            return (
+                ip in ipaddress.ip_network(arg, strict=False)
+                if ip.version == (4 if name == "ip4" else 6)
+                else False
+            )
         if name == "a":
             self._count()
             target, v4, v6 = _split_cidr(arg, domain)
@@ -106,7 +110,9 @@ class Evaluator:
             self._count()
             target, v4, v6 = _split_cidr(arg, domain)
             records, dummy = self.lookup.mx(target)
-            return any(_in_hosts(ip, self.lookup.addresses(host)[0], v4, v6) for dummy, host in records)
+            return any(
+                _in_hosts(ip, self.lookup.addresses(host)[0], v4, v6) for dummy, host in records
+            )
         if name == "include":
             self._count()
             record = spf_record(self.lookup.txt(arg))

@@ -2,7 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """DANE (RFC 6698/7672): does a TLSA record set match the certificate a server presents?"""
 
-
 import binascii
 import hashlib
 
@@ -29,9 +28,15 @@ def match(records, der, spki):
     for usage, selector, mtype, data in leaf_records:
         subject = der if selector == 0 else spki
         if _digest(mtype, subject) == bytes(data):
-            return "match", "%s %d %d matches the served certificate" % (_USAGE[usage], selector, mtype)
+            return "match", "%s %d %d matches the served certificate" % (
+                _USAGE[usage],
+                selector,
+                mtype,
+            )
     if leaf_records:
         served = binascii.hexlify(hashlib.sha256(spki).digest()).decode("ascii")
-        return "mismatch", ("no end-entity TLSA record matches the served certificate "
-                            "(its SPKI SHA-256 is %s)" % served)
+        return "mismatch", (
+            "no end-entity TLSA record matches the served certificate "
+            "(its SPKI SHA-256 is %s)" % served
+        )
     return "unverifiable", "only trust-anchor TLSA records (usage 0/2); the chain is not checked"

@@ -6,22 +6,34 @@ Used by mail_health (on probe vantage points) and continuity_preflight (on the c
 node), so both judge a server the same way. Standard library only.
 """
 
-
 import asyncio
 import ssl
 import time
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail import imap, smtp
 from ansible_collections.continuity.mail.plugins.module_utils._mail.session import (
-    CertificateRead, Session,
+    CertificateRead,
+    Session,
 )
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
-    CERT_EXPIRED, HEALTHY_STATUSES, OK, STATUSES, TIMEOUT, classify_exception,
+    CERT_EXPIRED,
+    HEALTHY_STATUSES,
+    OK,
+    STATUSES,
+    TIMEOUT,
+    classify_exception,
 )
 from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import IMAP
 
-DEFAULTS = dict(timeout=5.0, attempts=1, rise=1, interval=1.0, concurrency=100,
-                cert_min_days=14, helo_name="localhost")
+DEFAULTS = dict(
+    timeout=5.0,
+    attempts=1,
+    rise=1,
+    interval=1.0,
+    concurrency=100,
+    cert_min_days=14,
+    helo_name="localhost",
+)
 
 
 def _dialog(target):
@@ -53,8 +65,10 @@ async def attempt(target, settings):
         if session.warning:
             status, error = session.warning
     except asyncio.TimeoutError:
-        status, error = TIMEOUT, "no answer within %g s in phase %s" % (
-            settings["timeout"], session.current)
+        status, error = (
+            TIMEOUT,
+            "no answer within %g s in phase %s" % (settings["timeout"], session.current),
+        )
     except Exception as exc:  # every failure becomes a status; nothing escapes the loop
         status, error = classify_exception(exc)
         if isinstance(exc, ssl.SSLCertVerificationError) and session.cert is None:
@@ -110,9 +124,14 @@ async def probe_target(target, settings, limit):
             break
         await asyncio.sleep(settings["interval"])
     result.update(
-        name=target["name"], host=target["host"], port=target["port"],
-        protocol=target["protocol"], server_name=target["server_name"],
-        labels=target["labels"], healthy=verdict, attempts=statuses,
+        name=target["name"],
+        host=target["host"],
+        port=target["port"],
+        protocol=target["protocol"],
+        server_name=target["server_name"],
+        labels=target["labels"],
+        healthy=verdict,
+        attempts=statuses,
     )
     return result
 
@@ -152,5 +171,9 @@ def summarize(results):
     by_status = dict((s, 0) for s in STATUSES)
     for r in results:
         by_status[r["status"]] += 1
-    return {"total": len(results), "healthy": healthy, "unhealthy": len(results) - healthy,
-            "by_status": dict((k, v) for k, v in by_status.items() if v)}
+    return {
+        "total": len(results),
+        "healthy": healthy,
+        "unhealthy": len(results) - healthy,
+        "by_status": dict((k, v) for k, v in by_status.items() if v),
+    }

@@ -5,7 +5,6 @@
 Standard library only: this runs on probe vantage points (bare Debian python3).
 """
 
-
 import errno
 import socket
 import ssl
@@ -21,8 +20,18 @@ CERT_EXPIRING = "cert_expiring"
 AUTH_FAILED = "auth_failed"
 PROTOCOL_ERROR = "protocol_error"
 
-STATUSES = (OK, REFUSED, TIMEOUT, TEMPFAIL, REJECTED, TLS_ERROR, CERT_EXPIRED,
-            CERT_EXPIRING, AUTH_FAILED, PROTOCOL_ERROR)
+STATUSES = (
+    OK,
+    REFUSED,
+    TIMEOUT,
+    TEMPFAIL,
+    REJECTED,
+    TLS_ERROR,
+    CERT_EXPIRED,
+    CERT_EXPIRING,
+    AUTH_FAILED,
+    PROTOCOL_ERROR,
+)
 
 # A certificate that expires soon still carries mail: it is a warning, not an outage, so a
 # failover decision must not count it as "down".
@@ -57,15 +66,20 @@ def classify_exception(exc):
     if isinstance(exc, ssl.SSLCertVerificationError):
         status = CERT_EXPIRED if getattr(exc, "verify_code", None) == _X509_EXPIRED else TLS_ERROR
         return status, "certificate verification failed: %s" % (
-            getattr(exc, "verify_message", None) or exc)
+            getattr(exc, "verify_message", None) or exc
+        )
     if isinstance(exc, ssl.SSLError):
         return TLS_ERROR, "TLS error: %s" % (exc.reason or exc)
     if isinstance(exc, ConnectionRefusedError):
         return REFUSED, "connection refused"
     if isinstance(exc, socket.gaierror):
         return REFUSED, "cannot resolve host: %s" % exc
-    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH,
-                                                  errno.EHOSTDOWN, errno.EADDRNOTAVAIL):
+    if isinstance(exc, OSError) and exc.errno in (
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.EHOSTDOWN,
+        errno.EADDRNOTAVAIL,
+    ):
         return REFUSED, "cannot connect: %s" % (exc.strerror or exc)
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, EOFError)):
         return PROTOCOL_ERROR, "connection closed by the server"

@@ -5,7 +5,6 @@
 Standard library only.
 """
 
-
 DEFAULT_PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "imap": 143, "imaps": 993}
 PROTOCOLS = tuple(DEFAULT_PORTS)
 IMPLICIT_TLS = frozenset(("smtps", "imaps"))
@@ -57,7 +56,9 @@ def normalize(targets, initial_state="healthy", tls_verify=True, ca_path=None):
         implicit = protocol in IMPLICIT_TLS
         starttls = target.get("starttls")
         if implicit and starttls:
-            raise ValueError("%s: %s uses implicit TLS; starttls does not apply" % (where, protocol))
+            raise ValueError(
+                "%s: %s uses implicit TLS; starttls does not apply" % (where, protocol)
+            )
         envelope = target.get("envelope")
         if envelope and protocol in IMAP:
             raise ValueError("%s: envelope applies to SMTP targets only" % where)
@@ -68,14 +69,24 @@ def normalize(targets, initial_state="healthy", tls_verify=True, ca_path=None):
             raise ValueError("%s: duplicate target name %r" % (where, name))
         seen.add(name)
         target.update(
-            name=name, host=host, port=port, protocol=protocol, implicit_tls=implicit,
+            name=name,
+            host=host,
+            port=port,
+            protocol=protocol,
+            implicit_tls=implicit,
             starttls=False if implicit else (True if starttls is None else bool(starttls)),
             # MAIL FROM:<> after EHLO: a server that greets but cannot take mail is down.
-            envelope=(protocol in ("smtp", "smtps") and not target.get("user")) if envelope is None else bool(envelope),
-            user=target.get("user") or None, password=target.get("password") or None,
+            envelope=(protocol in ("smtp", "smtps") and not target.get("user"))
+            if envelope is None
+            else bool(envelope),
+            user=target.get("user") or None,
+            password=target.get("password") or None,
             mailbox=target.get("mailbox") or "INBOX",
-            tls_verify=tls_verify if target.get("tls_verify") is None else bool(target["tls_verify"]),
-            ca_path=target.get("ca_path") or ca_path or None, server_name=target.get("server_name") or None,
+            tls_verify=tls_verify
+            if target.get("tls_verify") is None
+            else bool(target["tls_verify"]),
+            ca_path=target.get("ca_path") or ca_path or None,
+            server_name=target.get("server_name") or None,
             initial_state=target.get("initial_state") or initial_state,
             labels=target.get("labels") or {},
         )

@@ -6,16 +6,17 @@ Messages are only ever moved or rescheduled, never deleted: losing mail is a bug
 Standard library only.
 """
 
-
 import re
 
 from ansible_collections.continuity.mail.plugins.module_utils._queue.status import (
-    parse_duration, parse_postqueue_json,
+    parse_duration,
+    parse_postqueue_json,
 )
 
 _POSTSUPER_FLAGS = {"hold": "-h", "release": "-H", "requeue": "-r"}
 _POSTSUPER_DONE = re.compile(
-    r"postsuper: (?:Placed on hold|Released from hold|Requeued): (\d+) messages?")
+    r"postsuper: (?:Placed on hold|Released from hold|Requeued): (\d+) messages?"
+)
 
 
 class QueueError(Exception):
@@ -68,8 +69,9 @@ class Postfix:
         if not queue_ids:
             return 0
         data = "\n".join(queue_ids)  # run_command ends stdin with a newline itself
-        out, err = self._call("postsuper", [_POSTSUPER_FLAGS[action], "-"] + list(queues),
-                              data=data)
+        out, err = self._call(
+            "postsuper", [_POSTSUPER_FLAGS[action], "-"] + list(queues), data=data
+        )
         match = _POSTSUPER_DONE.search(err or "") or _POSTSUPER_DONE.search(out or "")
         moved = int(match.group(1)) if match else 0
         if action == "requeue" and moved:

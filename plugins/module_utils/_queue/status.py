@@ -6,7 +6,6 @@ which messages an action selects. No commands run here (see actions).
 Standard library only: mail_queue runs on the mail servers themselves.
 """
 
-
 import json
 import re
 
@@ -83,12 +82,18 @@ def summarize(messages, now, lifetime):
             reason = rcpt.get("delay_reason") or "(no reason recorded)"
             entry["reasons"][reason] = entry["reasons"].get(reason, 0) + 1
     counts["total"] = len(messages)
-    result = {"counts": counts, "deferred_by_domain": deferred, "lifetime_seconds": lifetime,
-              "oldest": None}
+    result = {
+        "counts": counts,
+        "deferred_by_domain": deferred,
+        "lifetime_seconds": lifetime,
+        "oldest": None,
+    }
     if oldest is not None:
         age = max(0, int(now - oldest["arrival_time"]))
         result["oldest"] = {
-            "queue_id": oldest["queue_id"], "queue": oldest["queue_name"], "age_seconds": age,
+            "queue_id": oldest["queue_id"],
+            "queue": oldest["queue_name"],
+            "age_seconds": age,
             "lifetime_left_seconds": lifetime - age,
             "lifetime_used": round(float(age) / lifetime, 4) if lifetime else None,
         }
@@ -106,8 +111,9 @@ def select(messages, action, domain=None, queue_ids=None, queues=None):
             continue
         if wanted and message["queue_id"] not in wanted:
             continue
-        if domain and not any(recipient_domain(r.get("address", "")) == domain
-                              for r in message["recipients"]):
+        if domain and not any(
+            recipient_domain(r.get("address", "")) == domain for r in message["recipients"]
+        ):
             continue
         chosen.add(message["queue_id"])
     return sorted(chosen)
@@ -131,9 +137,13 @@ def predict(counts, messages, action, selected):
 
 def message_view(message, now):
     return {
-        "queue_id": message["queue_id"], "queue": message["queue_name"],
-        "sender": message.get("sender"), "size": message.get("message_size"),
+        "queue_id": message["queue_id"],
+        "queue": message["queue_name"],
+        "sender": message.get("sender"),
+        "size": message.get("message_size"),
         "age_seconds": max(0, int(now - message.get("arrival_time", now))),
-        "recipients": [{"address": r.get("address"), "delay_reason": r.get("delay_reason")}
-                       for r in message["recipients"]],
+        "recipients": [
+            {"address": r.get("address"), "delay_reason": r.get("delay_reason")}
+            for r in message["recipients"]
+        ],
     }

@@ -3,6 +3,7 @@
 """Every plugin's documentation is valid YAML with the keys ansible-doc needs, and every doc
 fragment a module extends exists. (ansible-test sanity checks docs against argument specs;
 this catches a broken YAML string in seconds, before the sanity run.)"""
+
 import importlib
 import pathlib
 
@@ -46,7 +47,10 @@ def test_module_docs_are_yaml_and_complete(name):
             assert parts[0] in FRAGMENTS, "%s extends missing %s" % (name, fragment)
             holder = importlib.import_module("%s.doc_fragments.%s" % (PACKAGE, parts[0]))
             attr = parts[1].upper() if len(parts) > 1 else "DOCUMENTATION"
-            assert hasattr(holder.ModuleDocFragment, attr), "%s extends missing %s" % (name, fragment)
+            assert hasattr(holder.ModuleDocFragment, attr), "%s extends missing %s" % (
+                name,
+                fragment,
+            )
     examples = _load(module.EXAMPLES, name + " EXAMPLES")
     assert isinstance(examples, list) and examples, name + " has no examples"
     returned = _load(module.RETURN, name + " RETURN")

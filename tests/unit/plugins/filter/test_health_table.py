@@ -8,15 +8,30 @@ from ansible_collections.continuity.mail.plugins.filter.quorum import quorum
 
 
 def _result(probe, targets):
-    return {"item": probe, "targets": [
-        {"name": name, "labels": {"site": site}, "healthy": ok, "status": "ok" if ok else "refused",
-         "elapsed_ms": 12.4} for name, site, ok in targets]}
+    return {
+        "item": probe,
+        "targets": [
+            {
+                "name": name,
+                "labels": {"site": site},
+                "healthy": ok,
+                "status": "ok" if ok else "refused",
+                "elapsed_ms": 12.4,
+            }
+            for name, site, ok in targets
+        ],
+    }
 
 
 def test_one_table_per_site_with_votes_and_cells():
     rows = [("mx1 smtp", "east", False), ("mx9 smtp", "west", True)]
-    verdict = quorum([_result("localhost", rows), _result("sender", rows),
-                      {"item": "ns2", "unreachable": True, "msg": "gone"}])
+    verdict = quorum(
+        [
+            _result("localhost", rows),
+            _result("sender", rows),
+            {"item": "ns2", "unreachable": True, "msg": "gone"},
+        ]
+    )
     tables = health_table(verdict)
     assert set(tables) == {"east", "west"}
     east = tables["east"].splitlines()

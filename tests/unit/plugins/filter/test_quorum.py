@@ -8,15 +8,31 @@ from ansible_collections.continuity.mail.plugins.filter.quorum import quorum
 
 def result(probe, **health):
     """A mail_health result as registered in a loop over the probes."""
-    return {"item": probe, "changed": False, "vantage_point": probe + ".host", "targets": [
-        {"name": name, "host": "10.0.0.1", "port": 25, "protocol": "smtp", "labels": {"site": "lab"},
-         "healthy": ok, "status": "ok" if ok else "timeout", "error": None, "elapsed_ms": 5.0}
-        for name, ok in health.items()]}
+    return {
+        "item": probe,
+        "changed": False,
+        "vantage_point": probe + ".host",
+        "targets": [
+            {
+                "name": name,
+                "host": "10.0.0.1",
+                "port": 25,
+                "protocol": "smtp",
+                "labels": {"site": "lab"},
+                "healthy": ok,
+                "status": "ok" if ok else "timeout",
+                "error": None,
+                "elapsed_ms": 5.0,
+            }
+            for name, ok in health.items()
+        ],
+    }
 
 
 def test_two_of_three_up_keeps_target_up():
-    verdict = quorum([result("localhost", mx1=True), result("sender", mx1=False),
-                      result("ns2", mx1=True)])
+    verdict = quorum(
+        [result("localhost", mx1=True), result("sender", mx1=False), result("ns2", mx1=True)]
+    )
     entry = verdict["targets"]["mx1"]
     assert entry["down"] is False and entry["healthy"] is True and entry["decided"] is True
     assert entry["votes"] == {"down": 1, "up": 2, "abstain": 0}
@@ -26,8 +42,15 @@ def test_two_of_three_up_keeps_target_up():
 
 
 def test_two_of_three_down_is_down():
-    verdict = quorum({"results": [result("localhost", mx1=False), result("sender", mx1=False),
-                                  result("ns2", mx1=True)]})
+    verdict = quorum(
+        {
+            "results": [
+                result("localhost", mx1=False),
+                result("sender", mx1=False),
+                result("ns2", mx1=True),
+            ]
+        }
+    )
     assert verdict["targets"]["mx1"]["down"] is True
     assert verdict["targets"]["mx1"]["status"] == "timeout"
     assert verdict["down"] == ["mx1"] and verdict["healthy"] is False
@@ -52,8 +75,12 @@ def test_expected_probes_without_results_abstain():
 
 
 def test_strict_majority_of_even_count():
-    votes = [result("p1", mx1=False), result("p2", mx1=False), result("p3", mx1=True),
-             result("p4", mx1=True)]
+    votes = [
+        result("p1", mx1=False),
+        result("p2", mx1=False),
+        result("p3", mx1=True),
+        result("p4", mx1=True),
+    ]
     assert quorum(votes)["needed"] == 3
     assert quorum(votes)["targets"]["mx1"]["down"] is False
     assert quorum(votes, needed=2)["targets"]["mx1"]["down"] is True
@@ -74,13 +101,16 @@ def test_labels_and_order_are_kept():
     assert verdict["up"] == ["mx1"]
 
 
-@pytest.mark.parametrize("bad,kwargs", [
-    ("text", {}),
-    ([1, 2], {}),
-    ([], {}),
-    ([result("a", mx1=True), result("a", mx1=True)], {}),
-    ([result("a", mx1=True)], {"needed": 5}),
-])
+@pytest.mark.parametrize(
+    "bad,kwargs",
+    [
+        ("text", {}),
+        ([1, 2], {}),
+        ([], {}),
+        ([result("a", mx1=True), result("a", mx1=True)], {}),
+        ([result("a", mx1=True)], {"needed": 5}),
+    ],
+)
 def test_bad_input_is_a_filter_error(bad, kwargs):
     with pytest.raises(AnsibleFilterError):
         quorum(bad, **kwargs)

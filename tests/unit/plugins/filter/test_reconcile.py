@@ -28,8 +28,13 @@ def test_all_present_once_is_ok():
 
 
 def test_per_user_expectation_checks_the_right_mailbox():
-    result = reconcile(LISTING, [{"user": "bob@example.test", "message_id": "<1@s>"},
-                                 {"user": "BOB@example.test", "message_id": "<3@S>"}])
+    result = reconcile(
+        LISTING,
+        [
+            {"user": "bob@example.test", "message_id": "<1@s>"},
+            {"user": "BOB@example.test", "message_id": "<3@S>"},
+        ],
+    )
     assert result["present"] == 1
     assert result["missing"] == ["bob@example.test <1@s>"]
 

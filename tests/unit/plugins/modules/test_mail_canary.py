@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mail_canary as Ansible runs it: argument checks, check mode, changed, failure reporting
 (the servers faked in memory; the real thing is in tests/integration/test_mail_canary.py)."""
+
 import email
 import json
 
@@ -10,7 +11,6 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail import canary
 from ansible_collections.continuity.mail.plugins.modules import mail_canary
-
 from canary_fakes import FakeIMAP, FakeSMTP, install, reset
 
 PASSWORD = "Unit-canary-Hj5Lz"
@@ -32,13 +32,21 @@ def deliver(monkeypatch, host):
             message = email.message_from_bytes(FakeSMTP.instances[-1].data_sent)
             self.server.setdefault("mail", {}).setdefault("3", message[canary.HEADER])
         return original(self, command, *args)
+
     monkeypatch.setattr(FakeIMAP, "uid", uid)
 
 
 def run(capsys, **extra):
-    args = {"smtp_host": "192.0.2.30", "path": "sender", "to": "canary@example.test",
-            "imap_password": PASSWORD, "expect_on": "mx2", "timeout": 1, "tls_verify": False,
-            "servers": [{"name": "mx1", "host": "192.0.2.20"}, {"name": "mx2", "host": "192.0.2.21"}]}
+    args = {
+        "smtp_host": "192.0.2.30",
+        "path": "sender",
+        "to": "canary@example.test",
+        "imap_password": PASSWORD,
+        "expect_on": "mx2",
+        "timeout": 1,
+        "tls_verify": False,
+        "servers": [{"name": "mx1", "host": "192.0.2.20"}, {"name": "mx2", "host": "192.0.2.21"}],
+    }
     args.update(extra)
     with patch_module_args(args):
         with pytest.raises(SystemExit) as info:
@@ -46,16 +54,19 @@ def run(capsys, **extra):
     return info.value.code, json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("extra, message", [
-    ({"timeout": 0}, "timeout must be at least 1 second"),
-    ({"poll_interval": 0}, "poll_interval must be positive"),
-    ({"to": "canary"}, "to must be a mail address"),
-    ({"token": "has space"}, "token may hold only"),
-    ({"smtp_port": 0}, "smtp_port must be between 1 and 65535"),
-    ({"servers": []}, "servers must list at least one IMAP server"),
-    ({"expect_on": "mx3"}, "expect_on 'mx3' is not one of the servers"),
-    ({"servers": [{"name": "mx1"}]}, "missing required arguments: host"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"timeout": 0}, "timeout must be at least 1 second"),
+        ({"poll_interval": 0}, "poll_interval must be positive"),
+        ({"to": "canary"}, "to must be a mail address"),
+        ({"token": "has space"}, "token may hold only"),
+        ({"smtp_port": 0}, "smtp_port must be between 1 and 65535"),
+        ({"servers": []}, "servers must list at least one IMAP server"),
+        ({"expect_on": "mx3"}, "expect_on 'mx3' is not one of the servers"),
+        ({"servers": [{"name": "mx1"}]}, "missing required arguments: host"),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_is_sent(capsys, extra, message):
     code, out = run(capsys, **extra)
     assert code == 1 and message in out["msg"]
@@ -73,12 +84,16 @@ def test_delivered_found_and_deleted_is_no_change(capsys, monkeypatch):
 def test_keeping_the_canary_is_a_change(capsys, monkeypatch):
     deliver(monkeypatch, "192.0.2.21")
     code, out = run(capsys, delete=False)
-    assert code == 0 and out["delivered"] is True and out["deleted"] == [] and out["changed"] is True
+    assert (
+        code == 0 and out["delivered"] is True and out["deleted"] == [] and out["changed"] is True
+    )
 
 
 def test_missing_canary_fails_or_reports(capsys):
     code, out = run(capsys)
-    assert code == 1 and out["msg"].startswith("canary %s was not found on mx2 within 1s" % out["token"])
+    assert code == 1 and out["msg"].startswith(
+        "canary %s was not found on mx2 within 1s" % out["token"]
+    )
     assert out["changed"] is True and out["delivered"] is False
     code, out = run(capsys, fail_on_missing=False)
     assert code == 0 and out["delivered"] is False and "was not found" in out["msg"]

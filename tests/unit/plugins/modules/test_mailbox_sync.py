@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mailbox_sync as Ansible runs it: argument checks, check mode, diff, failure reporting
 (doveadm faked; the real thing is in tests/integration/test_mailbox_sync.py)."""
+
 import collections
 import json
 import os
@@ -12,7 +13,6 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.continuity.mail.plugins.module_utils._mailbox import doveadm
 from ansible_collections.continuity.mail.plugins.modules import mailbox_sync
-
 from dovecot_fake import FakeDovecot
 
 USER = "alice@example.test"
@@ -21,12 +21,16 @@ PASSWORD = "Unit-doveadm-Wq3Kp"
 
 @pytest.fixture
 def dovecot(monkeypatch, tmp_path):
-    fake = FakeDovecot(local={USER: collections.Counter({("INBOX", "g1"): 1})},
-                       users=[USER, "bob@example.test"])
+    fake = FakeDovecot(
+        local={USER: collections.Counter({("INBOX", "g1"): 1})}, users=[USER, "bob@example.test"]
+    )
     fake.local_password = "set"
     monkeypatch.setattr(doveadm, "run_command", fake)
-    monkeypatch.setattr(AnsibleModule, "get_bin_path",
-                        lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name)
+    monkeypatch.setattr(
+        AnsibleModule,
+        "get_bin_path",
+        lambda self, name, required=False, opt_dirs=None: "/usr/bin/" + name,
+    )
 
     def run_command(self, args, **kwargs):
         if args[-1] == "doveadm_password":
@@ -34,6 +38,7 @@ def dovecot(monkeypatch, tmp_path):
         if args[-1] == "--version":
             return 0, "2.3.19.1 (9b53102964)\n", ""
         raise AssertionError("unexpected command %r" % args)
+
     monkeypatch.setattr(AnsibleModule, "run_command", run_command)
     fake.state_dir = str(tmp_path / "state")
     return fake
@@ -52,16 +57,22 @@ def base(dovecot, **extra):
     return args
 
 
-@pytest.mark.parametrize("extra, message", [
-    ({"users": ["all", USER]}, "'all' cannot be combined"),
-    ({"users": [" "]}, "empty names are not allowed"),
-    ({"parallel": 0}, "parallel must be at least 1"),
-    ({"retries": -1}, "retries must not be negative"),
-    ({"port": 70000}, "port must be between 1 and 65535"),
-    ({"ssh_user": "root"}, "ssh_user and ssh_options apply only to transport=ssh"),
-    ({"transport": "ssh", "doveadm_password": PASSWORD}, "doveadm_password applies only to transport=tcp"),
-    ({"transport": "tls"}, "value of transport must be one of"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"users": ["all", USER]}, "'all' cannot be combined"),
+        ({"users": [" "]}, "empty names are not allowed"),
+        ({"parallel": 0}, "parallel must be at least 1"),
+        ({"retries": -1}, "retries must not be negative"),
+        ({"port": 70000}, "port must be between 1 and 65535"),
+        ({"ssh_user": "root"}, "ssh_user and ssh_options apply only to transport=ssh"),
+        (
+            {"transport": "ssh", "doveadm_password": PASSWORD},
+            "doveadm_password applies only to transport=tcp",
+        ),
+        ({"transport": "tls"}, "value of transport must be one of"),
+    ],
+)
 def test_bad_input_fails_before_any_doveadm_run(capsys, dovecot, extra, message):
     code, out = run(capsys, base(dovecot, **extra))
     assert code == 1 and message in out["msg"]
@@ -80,7 +91,10 @@ def test_sync_reports_per_user_and_totals_with_diff(capsys, dovecot):
     assert code == 0 and out["changed"] is True and out["in_sync"] is True
     assert out["destination"] == "tcp:192.0.2.20:12345" and out["dovecot_version"] == "2.3.19.1"
     assert out["counts"] == {"users": 1, "synced": 1, "failed": 0, "changed": 1, "in_sync": 1}
-    assert out["diff"] == {"before": {USER: {"local": 1, "remote": 0}}, "after": {USER: {"local": 1, "remote": 1}}}
+    assert out["diff"] == {
+        "before": {USER: {"local": 1, "remote": 0}},
+        "after": {USER: {"local": 1, "remote": 1}},
+    }
     assert len(dovecot.syncs()) == 1
 
 
@@ -93,20 +107,27 @@ def test_check_mode_compares_and_syncs_nothing(capsys, dovecot):
 
 def test_compare_operation_never_reports_a_change(capsys, dovecot):
     code, out = run(capsys, base(dovecot, operation="compare"))
-    assert code == 0 and out["changed"] is False and out["in_sync"] is False and dovecot.syncs() == []
+    assert (
+        code == 0 and out["changed"] is False and out["in_sync"] is False and dovecot.syncs() == []
+    )
 
 
 def test_all_users_come_from_the_local_userdb(capsys, dovecot):
     code, out = run(capsys, base(dovecot, users=["all"]))
-    assert code == 0 and [u["user"] for u in out["users"]] == ["alice@example.test", "bob@example.test"]
+    assert code == 0 and [u["user"] for u in out["users"]] == [
+        "alice@example.test",
+        "bob@example.test",
+    ]
 
 
 def test_failures_fail_the_task_unless_told_otherwise(capsys, dovecot):
-    dovecot.sync_rcs[USER] = [75, 75]   # the bulk run, then the user's own run
+    dovecot.sync_rcs[USER] = [75, 75]  # the bulk run, then the user's own run
     code, out = run(capsys, base(dovecot))
     assert code == 1
-    assert out["msg"].startswith("mailbox_sync failed for 1 of 1 user(s) against tcp:192.0.2.20:12345: "
-                                 "alice@example.test: doveadm sync failed (rc=75)")
+    assert out["msg"].startswith(
+        "mailbox_sync failed for 1 of 1 user(s) against tcp:192.0.2.20:12345: "
+        "alice@example.test: doveadm sync failed (rc=75)"
+    )
     assert out["failed_users"] == [{"user": USER, "error": out["users"][0]["error"]}]
 
     dovecot.sync_rcs[USER] = [75, 75]
@@ -131,4 +152,6 @@ def test_stateful_runs_keep_state_per_user(capsys, dovecot):
     assert first[first.index("-s") + 1] == ""
     assert second[second.index("-s") + 1].startswith("STATE-")
     run(capsys, base(dovecot))
-    assert "-s" not in dovecot.syncs()[-1] and "-F" in dovecot.syncs()[-1], "the default is a bulk run"
+    assert "-s" not in dovecot.syncs()[-1] and "-F" in dovecot.syncs()[-1], (
+        "the default is a bulk run"
+    )

@@ -1,14 +1,18 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """X.509 DER reading and host name matching."""
+
 import datetime
 
 import pytest
 
-from health_certs import der_cert, make_ca, make_leaf
 from ansible_collections.continuity.mail.plugins.module_utils._mail.cert import (
-    CertificateError, format_name, matches_hostname, parse_certificate,
+    CertificateError,
+    format_name,
+    matches_hostname,
+    parse_certificate,
 )
+from health_certs import der_cert, make_ca, make_leaf
 
 CA = make_ca()
 
@@ -33,16 +37,19 @@ def test_generalized_time_after_2049():
     assert parsed["not_after"].year >= 2060
 
 
-@pytest.mark.parametrize("name,ok", [
-    ("mx1.example.test", True),
-    ("MX1.Example.Test.", True),
-    ("mx2.example.test", False),
-    ("a.wild.example.test", True),
-    ("b.a.wild.example.test", False),
-    ("wild.example.test", False),
-    ("172.30.53.20", True),
-    ("172.30.53.21", False),
-])
+@pytest.mark.parametrize(
+    "name,ok",
+    [
+        ("mx1.example.test", True),
+        ("MX1.Example.Test.", True),
+        ("mx2.example.test", False),
+        ("a.wild.example.test", True),
+        ("b.a.wild.example.test", False),
+        ("wild.example.test", False),
+        ("172.30.53.20", True),
+        ("172.30.53.21", False),
+    ],
+)
 def test_hostname_matching(name, ok):
     parsed = _parsed(["mx1.example.test", "*.wild.example.test", "172.30.53.20"])
     assert matches_hostname(parsed, name) is ok

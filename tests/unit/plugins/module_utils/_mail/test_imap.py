@@ -3,12 +3,18 @@
 import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail.imap import (
-    has, no_status, parse_capabilities, parse_status, quote,
+    has,
+    no_status,
+    parse_capabilities,
+    parse_status,
+    quote,
 )
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import ProbeFailure
 
-DOVECOT_GREETING = ("OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE "
-                    "LITERAL+ STARTTLS LOGINDISABLED] Dovecot (Debian) ready.")
+DOVECOT_GREETING = (
+    "OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE "
+    "LITERAL+ STARTTLS LOGINDISABLED] Dovecot (Debian) ready."
+)
 
 
 def test_greeting_with_capability_code():
@@ -24,7 +30,11 @@ def test_greeting_with_capability_code():
 
 def test_tagged_no_with_response_code():
     assert parse_status("NO [AUTHENTICATIONFAILED] Authentication failed.") == (
-        "NO", "AUTHENTICATIONFAILED", "", "Authentication failed.")
+        "NO",
+        "AUTHENTICATIONFAILED",
+        "",
+        "Authentication failed.",
+    )
 
 
 def test_status_without_code_and_unknown_status():
@@ -35,7 +45,10 @@ def test_status_without_code_and_unknown_status():
 
 def test_capability_untagged_line():
     assert parse_capabilities("IMAP4rev1 AUTH=PLAIN  AUTH=LOGIN") == [
-        "IMAP4rev1", "AUTH=PLAIN", "AUTH=LOGIN"]
+        "IMAP4rev1",
+        "AUTH=PLAIN",
+        "AUTH=LOGIN",
+    ]
 
 
 def test_quote_escapes_backslash_and_quote():
@@ -50,13 +63,16 @@ def test_quote_refuses_line_breaks(bad):
     assert info.value.status == "protocol_error"
 
 
-@pytest.mark.parametrize("code,login,status", [
-    ("AUTHENTICATIONFAILED", True, "auth_failed"),
-    (None, True, "auth_failed"),
-    ("UNAVAILABLE", True, "tempfail"),
-    ("PRIVACYREQUIRED", True, "tls_error"),
-    ("NONEXISTENT", False, "rejected"),
-    ("INUSE", False, "tempfail"),
-])
+@pytest.mark.parametrize(
+    "code,login,status",
+    [
+        ("AUTHENTICATIONFAILED", True, "auth_failed"),
+        (None, True, "auth_failed"),
+        ("UNAVAILABLE", True, "tempfail"),
+        ("PRIVACYREQUIRED", True, "tls_error"),
+        ("NONEXISTENT", False, "rejected"),
+        ("INUSE", False, "tempfail"),
+    ],
+)
 def test_no_status_mapping(code, login, status):
     assert no_status(code, login) == status

@@ -2,10 +2,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 import pytest
 
-from ansible_collections.continuity.mail.plugins.module_utils._probe.status import ProbeFailure
 from ansible_collections.continuity.mail.plugins.module_utils._mail.smtp import (
-    capability_map, parse_ehlo, parse_reply, split_reply_line,
+    capability_map,
+    parse_ehlo,
+    parse_reply,
+    split_reply_line,
 )
+from ansible_collections.continuity.mail.plugins.module_utils._probe.status import ProbeFailure
 
 POSTFIX_EHLO = [
     "250-mx1.example.test",
@@ -38,7 +41,9 @@ def test_421_greeting_text():
     assert texts == ["mx.example.test busy", "try again later"]
 
 
-@pytest.mark.parametrize("line", ["", "22", "abc hello", "2200 x", "220_x", "120 bad class", "-20 x"])
+@pytest.mark.parametrize(
+    "line", ["", "22", "abc hello", "2200 x", "220_x", "120 bad class", "-20 x"]
+)
 def test_garbage_lines_are_protocol_errors(line):
     with pytest.raises(ProbeFailure) as info:
         split_reply_line(line)

@@ -1,10 +1,11 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The verdict on a presented certificate: expiry, name, days left."""
+
 import datetime
 
-from health_certs import der_cert, make_ca, make_leaf
 from ansible_collections.continuity.mail.plugins.module_utils._mail.tls import describe, evaluate
+from health_certs import der_cert, make_ca, make_leaf
 
 CA = make_ca()
 
@@ -24,8 +25,9 @@ def test_status_ok_and_days_left():
 
 def test_expired_whether_or_not_verifying():
     for verify in (True, False):
-        (status, _), cert = _verdict(["mx1.example.test"], "mx1.example.test", verify,
-                                     not_before_days=-60, not_after_days=-1)
+        (status, _), cert = _verdict(
+            ["mx1.example.test"], "mx1.example.test", verify, not_before_days=-60, not_after_days=-1
+        )
         assert status == "cert_expired"
         assert cert["days_left"] < 0
 

@@ -1,6 +1,7 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """_mailbox.doveadm: destinations, doveadm command lines, output parsing, the private password file."""
+
 import collections
 import os
 import stat
@@ -8,7 +9,6 @@ import stat
 import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._mailbox import doveadm
-
 from dovecot_fake import HEADER, FakeDovecot
 
 USER = "alice@example.test"
@@ -17,7 +17,9 @@ M1, M2, M3 = ("INBOX", "g1"), ("INBOX", "g2"), ("Sent", "g3")
 
 def test_parse_message_set_counts_duplicates_and_keeps_tabs_in_names():
     out = HEADER + "INBOX\tg1\nINBOX\tg1\nWeird\tname\tg2\n"
-    assert doveadm.parse_message_set(out) == collections.Counter({("INBOX", "g1"): 2, ("Weird\tname", "g2"): 1})
+    assert doveadm.parse_message_set(out) == collections.Counter(
+        {("INBOX", "g1"): 2, ("Weird\tname", "g2"): 1}
+    )
     assert doveadm.parse_message_set("") == collections.Counter()
     assert doveadm.parse_message_set(HEADER) == collections.Counter()
 
@@ -27,21 +29,31 @@ def test_parse_message_set_drops_the_user_column_of_multi_user_output():
     assert doveadm.parse_message_set(out) == collections.Counter({("INBOX", "g1"): 1})
 
 
-@pytest.mark.parametrize("bad", ["uid\tflags\n1\t\\Seen\n", HEADER + "INBOX\n", HEADER + "INBOX\t\n"])
+@pytest.mark.parametrize(
+    "bad", ["uid\tflags\n1\t\\Seen\n", HEADER + "INBOX\n", HEADER + "INBOX\t\n"]
+)
 def test_parse_message_set_rejects_what_it_does_not_understand(bad):
     with pytest.raises(doveadm.DsyncError):
         doveadm.parse_message_set(bad)
 
 
 def test_parse_message_sets_groups_by_user_and_rejoins_split_guids():
-    out = ("Username\tmailbox\tguid\n"
-           "a@x\tINBOX\t59c5121b15cf096b9f2600006f0f2a94\n"
-           "a@x\tINBOX\t79c5080ad1\tda096b30d200006f0f2a94\t\n"
-           "b@x\tSent Items\tg9\n")
+    out = (
+        "Username\tmailbox\tguid\n"
+        "a@x\tINBOX\t59c5121b15cf096b9f2600006f0f2a94\n"
+        "a@x\tINBOX\t79c5080ad1\tda096b30d200006f0f2a94\t\n"
+        "b@x\tSent Items\tg9\n"
+    )
     sets = doveadm.parse_message_sets(out)
-    assert sets == {"a@x": collections.Counter({("INBOX", "59c5121b15cf096b9f2600006f0f2a94"): 1,
-                                                ("INBOX", "79c5080ad1da096b30d200006f0f2a94"): 1}),
-                    "b@x": collections.Counter({("Sent Items", "g9"): 1})}
+    assert sets == {
+        "a@x": collections.Counter(
+            {
+                ("INBOX", "59c5121b15cf096b9f2600006f0f2a94"): 1,
+                ("INBOX", "79c5080ad1da096b30d200006f0f2a94"): 1,
+            }
+        ),
+        "b@x": collections.Counter({("Sent Items", "g9"): 1}),
+    }
     assert doveadm.parse_message_sets("") == {}
     with pytest.raises(doveadm.DsyncError):
         doveadm.parse_message_sets(HEADER + "INBOX\tg1\n")
@@ -57,11 +69,30 @@ def test_destinations_and_command_lines():
     tcp = doveadm.Destination("tcp", "mx1.example.test")
     assert tcp.describe() == "tcp:mx1.example.test:12345"
     assert tcp.sync_target(USER) == ["tcp:mx1.example.test:12345"]
-    ssh = doveadm.Destination("ssh", "mx1.example.test", ssh_user="root", ssh_options=["-i", "/k"],
-                               remote_doveadm="/usr/bin/doveadm")
+    ssh = doveadm.Destination(
+        "ssh",
+        "mx1.example.test",
+        ssh_user="root",
+        ssh_options=["-i", "/k"],
+        remote_doveadm="/usr/bin/doveadm",
+    )
     assert ssh.port == 22 and ssh.describe() == "ssh:root@mx1.example.test:22"
-    assert ssh.sync_target(USER) == ["ssh", "-o", "BatchMode=yes", "-p", "22", "-l", "root", "-i", "/k",
-                                     "mx1.example.test", "/usr/bin/doveadm", "dsync-server", "-u", USER]
+    assert ssh.sync_target(USER) == [
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-p",
+        "22",
+        "-l",
+        "root",
+        "-i",
+        "/k",
+        "mx1.example.test",
+        "/usr/bin/doveadm",
+        "dsync-server",
+        "-u",
+        USER,
+    ]
     assert "-U" not in ssh.sync_target(USER), "-U (replicator) does not exist in Dovecot 2.4"
     with pytest.raises(ValueError):
         doveadm.Destination("tcps", "x")
@@ -69,15 +100,41 @@ def test_destinations_and_command_lines():
         doveadm.Destination("tcp", "")
 
     tool = doveadm.Doveadm("doveadm", config_path="/tmp/c.conf")
-    assert tool.fetch_command(USER) == ["doveadm", "-c", "/tmp/c.conf", "-f", "tab", "fetch",
-                                           "-u", USER, "mailbox guid", "all"]
+    assert tool.fetch_command(USER) == [
+        "doveadm",
+        "-c",
+        "/tmp/c.conf",
+        "-f",
+        "tab",
+        "fetch",
+        "-u",
+        USER,
+        "mailbox guid",
+        "all",
+    ]
     assert tool.fetch_command(USER, tcp)[6:8] == ["-S", "mx1.example.test:12345"]
     assert tool.fetch_command(None, users_file="/tmp/u")[6:8] == ["-F", "/tmp/u"]
     remote = tool.fetch_command("o'brien@example.test", ssh)
-    assert remote[-1] == "/usr/bin/doveadm -f tab fetch -u 'o'\"'\"'brien@example.test' 'mailbox guid' all"
+    assert (
+        remote[-1]
+        == "/usr/bin/doveadm -f tab fetch -u 'o'\"'\"'brien@example.test' 'mailbox guid' all"
+    )
     assert tool.sync_command(tcp, 30, 90, user=USER, state="S1", full=True) == [
-        "doveadm", "-c", "/tmp/c.conf", "sync", "-u", USER, "-l", "30", "-T", "90", "-f", "-s", "S1",
-        "tcp:mx1.example.test:12345"]
+        "doveadm",
+        "-c",
+        "/tmp/c.conf",
+        "sync",
+        "-u",
+        USER,
+        "-l",
+        "30",
+        "-T",
+        "90",
+        "-f",
+        "-s",
+        "S1",
+        "tcp:mx1.example.test:12345",
+    ]
     assert tool.sync_command(tcp, 30, 90, users_file="/tmp/u")[3:6] == ["sync", "-F", "/tmp/u"]
 
 
@@ -105,8 +162,10 @@ def test_list_users():
 
 
 def test_error_text_prefers_error_lines():
-    assert doveadm.error_text("info\ndoveadm(a): Error: x\ndoveadm(a): Error: x\nFatal: y\n") == \
-        "doveadm(a): Error: x / Fatal: y"
+    assert (
+        doveadm.error_text("info\ndoveadm(a): Error: x\ndoveadm(a): Error: x\nFatal: y\n")
+        == "doveadm(a): Error: x / Fatal: y"
+    )
     assert doveadm.error_text("only a line\nlast line\n") == "last line"
     assert doveadm.error_text("") == "no error output"
 
@@ -116,7 +175,10 @@ def test_password_config_is_private_and_quoted():
     try:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         with open(path, encoding="utf-8") as handle:
-            assert handle.read() == '!include /etc/dovecot/dovecot.conf\ndoveadm_password = "pa\\"ss\\\\word"\n'
+            assert (
+                handle.read()
+                == '!include /etc/dovecot/dovecot.conf\ndoveadm_password = "pa\\"ss\\\\word"\n'
+            )
     finally:
         doveadm.remove_config(directory)
     assert not os.path.exists(directory)
@@ -131,10 +193,12 @@ def test_run_command_reports_timeouts_and_missing_binaries():
 
 # doveadm output relayed by a remote doveadm server can split a value with a stray tab.
 def test_stray_tab_inside_a_guid_is_rejoined():
-    output = ("mailbox\tguid\n"
-              "INBOX\t59c5121b15cf096b9f2600006f0f2a94\n"
-              "INBOX\t79c5080ad1\tda096b30d200006f0f2a94\t\n"
-              "Sent Items\t59c5121b15cf096b9f2600006f0f2a95\n")
+    output = (
+        "mailbox\tguid\n"
+        "INBOX\t59c5121b15cf096b9f2600006f0f2a94\n"
+        "INBOX\t79c5080ad1\tda096b30d200006f0f2a94\t\n"
+        "Sent Items\t59c5121b15cf096b9f2600006f0f2a95\n"
+    )
     messages = doveadm.parse_message_set(output)
     assert messages[("INBOX", "79c5080ad1da096b30d200006f0f2a94")] == 1
     assert messages[("INBOX", "59c5121b15cf096b9f2600006f0f2a94")] == 1

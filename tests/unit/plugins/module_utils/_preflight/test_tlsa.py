@@ -1,11 +1,12 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TLSA records matched against the certificate a server presents."""
+
 import hashlib
 
-from health_certs import der_cert, make_ca, make_leaf
-from ansible_collections.continuity.mail.plugins.module_utils._preflight.tlsa import match
 from ansible_collections.continuity.mail.plugins.module_utils._mail.cert import parse_certificate
+from ansible_collections.continuity.mail.plugins.module_utils._preflight.tlsa import match
+from health_certs import der_cert, make_ca, make_leaf
 
 CA = make_ca()
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from fake_mail_server import FakeServer, imap_server, server_tls_context, smtp_server
-from health_certs import make_ca, make_leaf, pem_cert, write_pair
 from ansible_collections.continuity.mail.plugins.module_utils._probe import engine
 from ansible_collections.continuity.mail.plugins.module_utils._probe.targets import normalize
+from fake_mail_server import FakeServer, imap_server, server_tls_context, smtp_server
+from health_certs import make_ca, make_leaf, pem_cert, write_pair
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,9 @@ def pki(tmp_path_factory):
         "expired": make_leaf(ca, ["fake.example.test"], not_before_days=-90, not_after_days=-2),
         "soon": make_leaf(ca, ["fake.example.test"], not_after_days=3),
         "untrusted": make_leaf(other, ["fake.example.test"]),
-        "untrusted_expired": make_leaf(other, ["fake.example.test"], not_before_days=-90,
-                                       not_after_days=-2),
+        "untrusted_expired": make_leaf(
+            other, ["fake.example.test"], not_before_days=-90, not_after_days=-2
+        ),
     }
     contexts = {}
     for stem, (key, cert) in pairs.items():
@@ -64,10 +65,13 @@ def test_plain_smtp_ok_with_banner_capabilities_and_phases():
     assert server.received[-3:] == ["MAIL FROM:<>", "RSET", "QUIT"]
 
 
-@pytest.mark.parametrize("reply,status", [
-    ("452 4.3.1 Insufficient system storage", "tempfail"),
-    ("550 5.7.1 go away", "rejected"),
-])
+@pytest.mark.parametrize(
+    "reply,status",
+    [
+        ("452 4.3.1 Insufficient system storage", "tempfail"),
+        ("550 5.7.1 go away", "rejected"),
+    ],
+)
 def test_smtp_that_greets_but_refuses_mail_is_unhealthy(reply, status):
     server = smtp_server(caps=("PIPELINING",), mail_reply=reply)
     result = probe(local(server.port, starttls=False))[0]
@@ -82,11 +86,14 @@ def test_envelope_check_can_be_turned_off():
     assert "MAIL FROM:<>" not in server.received
 
 
-@pytest.mark.parametrize("greeting,status", [
-    ("421 4.3.2 busy", "tempfail"),
-    ("554 5.7.1 go away", "rejected"),
-    ("hello there", "protocol_error"),
-])
+@pytest.mark.parametrize(
+    "greeting,status",
+    [
+        ("421 4.3.2 busy", "tempfail"),
+        ("554 5.7.1 go away", "rejected"),
+        ("hello there", "protocol_error"),
+    ],
+)
 def test_greeting_status(greeting, status):
     server = smtp_server(greeting=greeting)
     result = probe(local(server.port))[0]
@@ -169,16 +176,27 @@ def test_expiring_certificate_is_healthy_warning(pki):
     assert "expires in" in result["error"]
 
 
-@pytest.mark.parametrize("reply,status", [
-    ("235 2.7.0 Authentication successful", "ok"),
-    ("535 5.7.8 Error: authentication failed", "auth_failed"),
-    ("454 4.7.0 Temporary authentication failure", "tempfail"),
-])
+@pytest.mark.parametrize(
+    "reply,status",
+    [
+        ("235 2.7.0 Authentication successful", "ok"),
+        ("535 5.7.8 Error: authentication failed", "auth_failed"),
+        ("454 4.7.0 Temporary authentication failure", "tempfail"),
+    ],
+)
 def test_smtp_auth(pki, reply, status):
-    server = smtp_server(caps=("STARTTLS", "AUTH PLAIN LOGIN"), tls=pki["tls"]["good"],
-                         auth_reply=reply)
-    result = probe(local(server.port, ca_path=pki["ca"], protocol="submission",
-                         user="canary@example.test", password="Pw-Xq9"))[0]
+    server = smtp_server(
+        caps=("STARTTLS", "AUTH PLAIN LOGIN"), tls=pki["tls"]["good"], auth_reply=reply
+    )
+    result = probe(
+        local(
+            server.port,
+            ca_path=pki["ca"],
+            protocol="submission",
+            user="canary@example.test",
+            password="Pw-Xq9",
+        )
+    )[0]
     assert result["status"] == status
     assert "auth" in result["phases"]
 
@@ -191,8 +209,15 @@ def test_submission_without_auth_is_protocol_error(pki):
 
 def test_imap_login_and_examine(pki):
     server = imap_server(tls=pki["tls"]["good"], exists=7)
-    result = probe(local(server.port, protocol="imap", ca_path=pki["ca"],
-                         user="canary@example.test", password="Pw-Xq9"))[0]
+    result = probe(
+        local(
+            server.port,
+            protocol="imap",
+            ca_path=pki["ca"],
+            user="canary@example.test",
+            password="Pw-Xq9",
+        )
+    )[0]
     assert result["status"] == "ok", result["error"]
     assert result["mailbox"] == {"name": "INBOX", "exists": 7}
     assert set(result["phases"]) == {"connect", "banner", "capabilities", "tls", "auth", "select"}
@@ -200,15 +225,25 @@ def test_imap_login_and_examine(pki):
     assert not any(line.split(" ")[1] == "SELECT" for line in server.received)
 
 
-@pytest.mark.parametrize("reply,status", [
-    ("NO [AUTHENTICATIONFAILED] Authentication failed.", "auth_failed"),
-    ("NO [UNAVAILABLE] try later", "tempfail"),
-    ("BAD what", "protocol_error"),
-])
+@pytest.mark.parametrize(
+    "reply,status",
+    [
+        ("NO [AUTHENTICATIONFAILED] Authentication failed.", "auth_failed"),
+        ("NO [UNAVAILABLE] try later", "tempfail"),
+        ("BAD what", "protocol_error"),
+    ],
+)
 def test_imap_login_failures(pki, reply, status):
     server = imap_server(tls=pki["tls"]["good"], login_reply=reply)
-    result = probe(local(server.port, protocol="imap", ca_path=pki["ca"],
-                         user="canary@example.test", password="Pw-Xq9"))[0]
+    result = probe(
+        local(
+            server.port,
+            protocol="imap",
+            ca_path=pki["ca"],
+            user="canary@example.test",
+            password="Pw-Xq9",
+        )
+    )[0]
     assert result["status"] == status
 
 
@@ -219,12 +254,14 @@ def test_imap_bye_greeting_is_tempfail():
 
 def _flaky(failures):
     """SMTP server whose first `failures` connections get 421 (greeting and EHLO only)."""
+
     def handler(chat, number, server):
         chat.send("421 not yet" if number < failures else "220 fake ESMTP")
         if number >= failures:
             chat.line()
             chat.send("250 fake")
             chat.line()
+
     return FakeServer(handler)
 
 
@@ -241,25 +278,34 @@ def test_fall_needs_consecutive_failures():
 
 def test_rise_for_targets_presumed_unhealthy():
     server = _flaky(0)
-    result = probe(local(server.port, starttls=False, envelope=False, initial_state="unhealthy"), rise=3,
-                   interval=0.05)[0]
+    result = probe(
+        local(server.port, starttls=False, envelope=False, initial_state="unhealthy"),
+        rise=3,
+        interval=0.05,
+    )[0]
     assert result["attempts"] == ["ok"] * 3 and result["healthy"] is True
     server = _flaky(1)
-    result = probe(local(server.port, starttls=False, envelope=False, initial_state="unhealthy"), rise=3,
-                   interval=0.05)[0]
+    result = probe(
+        local(server.port, starttls=False, envelope=False, initial_state="unhealthy"),
+        rise=3,
+        interval=0.05,
+    )[0]
     assert result["attempts"] == ["tempfail"] and result["healthy"] is False
 
 
-@pytest.mark.parametrize("statuses,initial,attempts,rise,verdict", [
-    (["ok"], "healthy", 3, 1, True),
-    (["timeout"], "healthy", 3, 1, None),
-    (["timeout", "timeout", "refused"], "healthy", 3, 1, False),
-    (["cert_expiring"], "healthy", 1, 1, True),
-    (["ok", "ok"], "unhealthy", 1, 3, None),
-    (["ok", "ok", "ok"], "unhealthy", 1, 3, True),
-    (["ok", "timeout"], "unhealthy", 1, 3, False),
-    ([], "healthy", 1, 1, None),
-])
+@pytest.mark.parametrize(
+    "statuses,initial,attempts,rise,verdict",
+    [
+        (["ok"], "healthy", 3, 1, True),
+        (["timeout"], "healthy", 3, 1, None),
+        (["timeout", "timeout", "refused"], "healthy", 3, 1, False),
+        (["cert_expiring"], "healthy", 1, 1, True),
+        (["ok", "ok"], "unhealthy", 1, 3, None),
+        (["ok", "ok", "ok"], "unhealthy", 1, 3, True),
+        (["ok", "timeout"], "unhealthy", 1, 3, False),
+        ([], "healthy", 1, 1, None),
+    ],
+)
 def test_decide(statuses, initial, attempts, rise, verdict):
     assert engine.decide(statuses, initial, attempts, rise) is verdict
 
@@ -267,6 +313,7 @@ def test_decide(statuses, initial, attempts, rise, verdict):
 def _holding():
     """Counts sessions from accept until just before the EHLO reply: the client holds its
     concurrency slot for at least that long, so the count can never exceed the bound."""
+
     def handler(chat, number, server):
         with server.lock:
             server.sessions += 1
@@ -278,6 +325,7 @@ def _holding():
             server.sessions -= 1
         chat.send("250 fake")
         chat.line()
+
     server = FakeServer(handler)
     server.sessions = server.max_sessions = 0
     return server
@@ -296,11 +344,17 @@ def test_concurrency_bound(concurrency):
 
 
 def test_summary_counts_by_status():
-    results = [{"healthy": True, "status": "ok"}, {"healthy": True, "status": "cert_expiring"},
-               {"healthy": False, "status": "timeout"}]
+    results = [
+        {"healthy": True, "status": "ok"},
+        {"healthy": True, "status": "cert_expiring"},
+        {"healthy": False, "status": "timeout"},
+    ]
     assert engine.summarize(results) == {
-        "total": 3, "healthy": 2, "unhealthy": 1,
-        "by_status": {"ok": 1, "cert_expiring": 1, "timeout": 1}}
+        "total": 3,
+        "healthy": 2,
+        "unhealthy": 1,
+        "by_status": {"ok": 1, "cert_expiring": 1, "timeout": 1},
+    }
 
 
 def test_public_strips_private_keys():
@@ -309,6 +363,7 @@ def test_public_strips_private_keys():
 
 def test_plaintext_injected_before_tls_is_refused(pki):
     """Bytes that arrive with the STARTTLS reply would be read as if TLS-protected."""
+
     def handler(chat, number, server):
         chat.send("220 fake ESMTP")
         chat.line()
@@ -317,6 +372,7 @@ def test_plaintext_injected_before_tls_is_refused(pki):
         chat.line()
         chat.sock.sendall(b"220 go ahead\r\n250 injected\r\n")
         time.sleep(0.5)
+
     server = FakeServer(handler)
     result = probe(local(server.port, ca_path=pki["ca"]))[0]
     assert result["status"] == "protocol_error"

@@ -1,10 +1,12 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Postfix queue actions: postsuper, postqueue flushes, postkick (commands faked)."""
+
 import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._queue.actions import (
-    Postfix, QueueError,
+    Postfix,
+    QueueError,
 )
 
 
@@ -17,9 +19,13 @@ class FakeRun:
         self.calls.append((argv, data))
         if "-c" in argv:  # look replies up without the instance option
             at = argv.index("-c")
-            argv = argv[:at] + argv[at + 2:]
-        return self.replies.get(argv[0] + " " + argv[-1] if argv[0] == "postqueue" and "-i" in argv
-                                else " ".join(argv[:2]), (0, "", ""))
+            argv = argv[:at] + argv[at + 2 :]
+        return self.replies.get(
+            argv[0] + " " + argv[-1]
+            if argv[0] == "postqueue" and "-i" in argv
+            else " ".join(argv[:2]),
+            (0, "", ""),
+        )
 
 
 def test_postsuper_reads_ids_from_stdin_and_counts():

@@ -1,10 +1,15 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """postqueue -j parsing, durations, the queue summary, message selection."""
+
 import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._queue.status import (
-    parse_duration, parse_postqueue_json, predict, select, summarize,
+    parse_duration,
+    parse_postqueue_json,
+    predict,
+    select,
+    summarize,
 )
 
 POSTQUEUE_J = """\
@@ -17,7 +22,12 @@ POSTQUEUE_J = """\
 
 def test_parse_lines():
     messages = parse_postqueue_json(POSTQUEUE_J + "\n")
-    assert [m["queue_id"] for m in messages] == ["5DD44E4135", "63D56E401A", "7A1B2C3D4E", "8F00000001"]
+    assert [m["queue_id"] for m in messages] == [
+        "5DD44E4135",
+        "63D56E401A",
+        "7A1B2C3D4E",
+        "8F00000001",
+    ]
     assert messages[0]["recipients"][2]["delay_reason"] == "host mx1.example.org said: 421 busy"
 
 
@@ -26,20 +36,32 @@ def test_empty_queue_text():
     assert parse_postqueue_json("Mail queue is empty\n") == []
 
 
-@pytest.mark.parametrize("text,fragment", [
-    ("not json", "line 1 is not JSON"),
-    ('{"queue_id": "X"}', "lacks queue_id/queue_name"),
-    ("[1, 2]", "lacks"),
-])
+@pytest.mark.parametrize(
+    "text,fragment",
+    [
+        ("not json", "line 1 is not JSON"),
+        ('{"queue_id": "X"}', "lacks queue_id/queue_name"),
+        ("[1, 2]", "lacks"),
+    ],
+)
 def test_bad_lines(text, fragment):
     with pytest.raises(ValueError) as info:
         parse_postqueue_json(text)
     assert fragment in str(info.value)
 
 
-@pytest.mark.parametrize("value,seconds", [("5d", 432000), ("30d", 2592000), ("3600s", 3600),
-                                          ("12h", 43200), ("2w", 1209600), ("7", 604800),
-                                          ("90m", 5400)])
+@pytest.mark.parametrize(
+    "value,seconds",
+    [
+        ("5d", 432000),
+        ("30d", 2592000),
+        ("3600s", 3600),
+        ("12h", 43200),
+        ("2w", 1209600),
+        ("7", 604800),
+        ("90m", 5400),
+    ],
+)
 def test_durations(value, seconds):
     assert parse_duration(value) == seconds
 
@@ -51,13 +73,27 @@ def test_bad_duration():
 
 def test_summary_counts_oldest_and_deferred_reasons():
     report = summarize(parse_postqueue_json(POSTQUEUE_J), now=10900, lifetime=100000)
-    assert report["counts"] == {"maildrop": 0, "incoming": 0, "active": 1, "deferred": 2,
-                                "hold": 1, "total": 4}
-    assert report["oldest"] == {"queue_id": "7A1B2C3D4E", "queue": "hold", "age_seconds": 10000,
-                                "lifetime_left_seconds": 90000, "lifetime_used": 0.1}
+    assert report["counts"] == {
+        "maildrop": 0,
+        "incoming": 0,
+        "active": 1,
+        "deferred": 2,
+        "hold": 1,
+        "total": 4,
+    }
+    assert report["oldest"] == {
+        "queue_id": "7A1B2C3D4E",
+        "queue": "hold",
+        "age_seconds": 10000,
+        "lifetime_left_seconds": 90000,
+        "lifetime_used": 0.1,
+    }
     test = report["deferred_by_domain"]["example.test"]
-    assert test == {"messages": 1, "recipients": 2, "reasons": {
-        "connect to mx1.example.test[172.30.53.20]:25: Connection refused": 2}}
+    assert test == {
+        "messages": 1,
+        "recipients": 2,
+        "reasons": {"connect to mx1.example.test[172.30.53.20]:25: Connection refused": 2},
+    }
     org = report["deferred_by_domain"]["example.org"]
     assert org["messages"] == 2 and org["recipients"] == 2
     assert org["reasons"] == {"host mx1.example.org said: 421 busy": 1, "(no reason recorded)": 1}
