@@ -120,7 +120,11 @@ def _files(count, secret):
         if zone == "bench.test":
             body = "ns IN A %s\nmx1 IN A 172.30.53.20\nmx2 IN A 172.30.53.21\n" % IP
         else:
-            body = "@ IN MX 10 mx1.bench.test.\n@ IN MX 20 mx2.bench.test.\nmail IN CNAME mx1.bench.test.\n"
+            body = (
+                "@ IN MX 10 mx1.bench.test.\n"
+                "@ IN MX 20 mx2.bench.test.\n"
+                "mail IN CNAME mx1.bench.test.\n"
+            )
         files["var/lib/bind/bench/db.%s" % zone] = head + body
     files["etc/bind/named.conf.local"] = "\n".join(conf) + "\n"
     files["etc/bind/named.conf.options"] = (

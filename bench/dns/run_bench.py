@@ -271,7 +271,8 @@ def main():
 def table(results):
     rows = [
         "| zones | mx_switch (one task) | community.general.nsupdate loop | nsupdate CLI "
-        "| empty playbook | loop / mx_switch | mx_switch / CLI | mx_switch in the module (read+apply+wait) |",
+        "| empty playbook | loop / mx_switch | mx_switch / CLI "
+        "| mx_switch in the module (read+apply+wait) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size, methods in results.items():

@@ -147,9 +147,12 @@ def main():
         rows.append((kind, ours, theirs))
         print(kind, ours, theirs, file=sys.stderr)
     print(
-        "| outage | continuity.mail RTO (outage -> canary readable on the secondary) | of which detection by quorum"
-        " | of which decision, lock, switch, DNS wait, canary | drill messages sent / lost / duplicated"
-        " | backup MX only: sender's delay until the backup MX accepts | backup MX only: readable by the user |"
+        "| outage | continuity.mail RTO (outage -> canary readable on the secondary)"
+        " | of which detection by quorum"
+        " | of which decision, lock, switch, DNS wait, canary"
+        " | drill messages sent / lost / duplicated"
+        " | backup MX only: sender's delay until the backup MX accepts"
+        " | backup MX only: readable by the user |"
     )
     print("|---|---|---|---|---|---|---|")
     for kind, ours, theirs in rows:

@@ -175,7 +175,8 @@ def up(smtp, submission, imap, workdir):
 
     master = ["%d inet n - n - - smtpd" % (SMTP_BASE + n) for n in range(smtp)]
     master += [
-        "%d inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt "
+        "%d inet n - n - - smtpd -o syslog_name=postfix/submission "
+        "-o smtpd_tls_security_level=encrypt "
         "-o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes" % (SUBMISSION_BASE + n)
         for n in range(submission)
     ]
@@ -193,7 +194,8 @@ def up(smtp, submission, imap, workdir):
     digest = sh("doveadm pw -s SHA512-CRYPT -p '%s'" % PASSWORD).strip()
     users = "".join("%s:%s::::::\n" % (user(n), digest) for n in range(imap))
     sh(
-        "cat > /etc/dovecot/users && chmod 640 /etc/dovecot/users && chgrp dovecot /etc/dovecot/users",
+        "cat > /etc/dovecot/users && chmod 640 /etc/dovecot/users "
+        "&& chgrp dovecot /etc/dovecot/users",
         users,
     )
     sh(

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """mailbox_sync benchmark: the module vs `doveadm sync -A` vs a parallel shell loop, side by side.
 
-    .venv/bin/python bench/mailbox_sync/run.py [--sizes 50x20,200x10] [--parallel 8] [--repeat 3] [--keep]
+    .venv/bin/python bench/mailbox_sync/run.py [--sizes 50x20,200x10] [--parallel 8] \\
+        [--repeat 3] [--keep]
 
 Builds two extra lab containers - continuity-lab-bench-sync-a (172.30.53.63, where every tool
 runs) and -b (172.30.53.64, reached over doveadm TCP) - each a real Dovecot with sdbox
@@ -55,6 +56,13 @@ for user in users:
             out.write("Message-ID: <%s-%s-%d@bench>\n\n" % (side, user, n))
             out.write(("bench message %s %d for %s\n" % (side, n, user)) * 20 + "\n")
 """
+# Imports those mboxes into the users' INBOXes (users given as a space-separated list).
+IMPORT_MBOXES = (
+    "for u in %s; do "
+    "doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; "
+    "rm /tmp/$u.mbox; "
+    "done"
+)
 
 
 def sh(container, script, input_text=None, check=True, timeout=1800):
@@ -140,8 +148,7 @@ def fill(users, messages):
         )
         sh(
             name,
-            "for u in %s; do doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; rm /tmp/$u.mbox; done"
-            % " ".join(users),
+            IMPORT_MBOXES % " ".join(users),
         )
         sh(name, "tar -C /var/vmail -cf /root/snapshot.tar .")
 
@@ -150,7 +157,8 @@ def reset():
     for name in IPS:
         sh(
             name,
-            "rm -rf /var/vmail/* /var/lib/continuity-mail && tar -C /var/vmail -xf /root/snapshot.tar",
+            "rm -rf /var/vmail/* /var/lib/continuity-mail "
+            "&& tar -C /var/vmail -xf /root/snapshot.tar",
         )
 
 
@@ -164,8 +172,7 @@ def arrive(users):
     )
     sh(
         B,
-        "for u in %s; do doveadm import -u $u mbox:/tmp/mboxroot:INBOX=/tmp/$u.mbox '' all || exit 1; rm /tmp/$u.mbox; done"
-        % " ".join(users),
+        IMPORT_MBOXES % " ".join(users),
     )
 
 
@@ -282,7 +289,8 @@ def table(size, rows):
         "",
         "%s users x %s messages per side (median of the repetitions):" % size,
         "",
-        "| tool | initial s | incremental s | no-op s | vs `doveadm sync -A` (initial / incremental / no-op) |",
+        "| tool | initial s | incremental s | no-op s "
+        "| vs `doveadm sync -A` (initial / incremental / no-op) |",
         "|---|---|---|---|---|",
     ]
     for row in rows:

@@ -14,7 +14,8 @@ description:
 positional: expected
 options:
   _input:
-    description: The RV(continuity.mail.mailbox_messages#module:messages) list of the server to check.
+    description: The RV(continuity.mail.mailbox_messages#module:messages) list of the server to
+      check.
     type: list
     elements: dict
     required: true
@@ -43,7 +44,8 @@ _value:
       description: Number of expected messages.
       type: int
     present:
-      description: Expected messages that arrived (duplicates counted once, partial copies as found).
+      description: Expected messages that arrived (duplicates counted once, partial copies as
+        found).
       type: int
     missing:
       description: Expected messages not found (lost).

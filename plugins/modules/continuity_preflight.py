@@ -71,7 +71,8 @@ options:
         Not checked when unset.
     type: int
   client_names:
-    description: Names users' clients use (for example V(mail.example.test)); their TTL must fit O(rto_target).
+    description: Names users' clients use (for example V(mail.example.test)); their TTL must fit
+      O(rto_target).
     type: list
     elements: str
   mta_sts:
@@ -192,13 +193,15 @@ findings:
       description: How to fix it (V(null) for informational findings).
       type: str
 checked:
-  description: Every check made, with V(pass), V(fail), V(warn) or V(info), so passes are visible too.
+  description: Every check made, with V(pass), V(fail), V(warn) or V(info), so passes are visible
+    too.
   returned: always
   type: list
   elements: dict
   sample: [{domain: example.test, check: spf, subject: 172.30.53.21, result: pass}]
 mx:
-  description: Per domain, the MX records with their addresses and the role recognised (primary, secondary, other).
+  description: Per domain, the MX records with their addresses and the role recognised (primary,
+    secondary, other).
   returned: always
   type: dict
 probes:

@@ -166,7 +166,8 @@ rrsets:
       type: str
       sample: MX
     before:
-      description: The RRset as read; O(rrsets[].ttl) is null and values empty when it did not exist.
+      description: The RRset as read; O(rrsets[].ttl) is null and values empty when it did not
+        exist.
       type: dict
       sample: {ttl: 60, values: ["10 mx1.example.test.", "20 mx2.example.test."]}
     after:
@@ -217,11 +218,14 @@ servers:
       description: The last error talking to the server, if any.
       type: str
 problems:
-  description: Every problem found while reading, when the task failed before any UPDATE (the message shows the first 10).
+  description: Every problem found while reading, when the task failed before any UPDATE (the
+    message shows the first 10).
   returned: on failure before any change
   type: list
   elements: str
-  sample: ["precondition failed in zone example.test.: _lock.example.test. TXT expected not to exist, found ['\"run=1\"']"]
+  sample:
+    - "precondition failed in zone example.test.: _lock.example.test. TXT expected not to exist,
+      found ['\"run=1\"']"
 timings:
   description: Seconds spent reading, applying and waiting (V(apply) and V(wait) only when reached).
   returned: when the zones could be read
@@ -231,7 +235,9 @@ diff:
   description: Changed RRsets as zone-file lines.
   returned: in diff mode
   type: dict
-  sample: {before: "example.test. 60 IN MX 10 mx1.example.test.\n", after: "example.test. 60 IN MX 10 mx2.example.test.\n"}
+  sample:
+    before: "example.test. 60 IN MX 10 mx1.example.test.\n"
+    after: "example.test. 60 IN MX 10 mx2.example.test.\n"
 """
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.entrypoint import run_module

@@ -166,7 +166,8 @@ EXAMPLES = r"""
     path: sender
     smtp_host: "{{ hostvars['sender'].lab_ip }}"
     to: canary@example.test
-    imap_password: "{{ (continuity_mail_users | selectattr('name', 'eq', 'canary@example.test') | first).password }}"
+    imap_password: "{{ (continuity_mail_users | selectattr('name', 'eq', 'canary@example.test')
+      | first).password }}"
     servers:
       - {name: mx1, host: 172.30.53.20, server_name: mx1.example.test}
       - {name: mx2, host: 172.30.53.21, server_name: mx2.example.test}
@@ -241,10 +242,15 @@ checks:
   returned: always
   type: int
 smtp:
-  description: The SMTP transaction, V(host), V(port), V(tls) (STARTTLS used) and the final V(response).
+  description: The SMTP transaction, V(host), V(port), V(tls) (STARTTLS used) and the final
+    V(response).
   returned: always
   type: dict
-  sample: {"host": "172.30.53.30", "port": 25, "tls": false, "response": "250 2.0.0 Ok: queued as 4C1A2E4028"}
+  sample:
+    host: 172.30.53.30
+    port: 25
+    tls: false
+    response: "250 2.0.0 Ok: queued as 4C1A2E4028"
 expect_on:
   description: The server that had to file it (after defaults), or V(null).
   returned: always

@@ -20,7 +20,8 @@ author:
 attributes:
   check_mode:
     support: full
-    description: Reports which messages the action would touch and the predicted counts; runs no command that changes the queue.
+    description: Reports which messages the action would touch and the predicted counts; runs no
+      command that changes the queue.
   diff_mode:
     support: full
     description: Queue counts before and after (predicted in check mode).
@@ -135,7 +136,8 @@ oldest:
       description: Seconds since it arrived.
       type: int
     lifetime_left_seconds:
-      description: Seconds until C(maximal_queue_lifetime) makes Postfix bounce it (negative once past).
+      description: Seconds until C(maximal_queue_lifetime) makes Postfix bounce it (negative once
+        past).
       type: int
     lifetime_used:
       description: Age as a fraction of C(maximal_queue_lifetime).
@@ -147,7 +149,8 @@ lifetime_seconds:
   type: int
   sample: 2592000
 deferred_by_domain:
-  description: Deferred mail per recipient domain - messages, recipients and delay reasons with counts.
+  description: Deferred mail per recipient domain - messages, recipients and delay reasons with
+    counts.
   returned: always
   type: dict
   sample:

@@ -181,7 +181,8 @@ clients:
   sample: [{name: mail.example.test., zone: example.test., before: ["CNAME mx1.example.test."],
             after: ["CNAME mx2.example.test."], changed: true}]
 zones:
-  description: Per zone status V(unchanged), V(would_change), V(applied) or V(failed), with the error.
+  description: Per zone status V(unchanged), V(would_change), V(applied) or V(failed), with the
+    error.
   returned: when the zones could be read
   type: list
   elements: dict
@@ -196,11 +197,14 @@ servers:
   sample: [{server: 172.30.53.11, names: [ns2.example.test.], in_sync: true,
             serial: {example.test.: 8}, lagging: [], error: null}]
 problems:
-  description: Every problem found while reading, when the task failed before any UPDATE (the message shows the first 10).
+  description: Every problem found while reading, when the task failed before any UPDATE (the
+    message shows the first 10).
   returned: on failure before any change
   type: list
   elements: str
-  sample: ["precondition failed in zone example.test.: _lock.example.test. TXT expected not to exist, found ['\"run=1\"']"]
+  sample:
+    - "precondition failed in zone example.test.: _lock.example.test. TXT expected not to exist,
+      found ['\"run=1\"']"
 timings:
   description: Seconds spent reading, applying and waiting.
   returned: when the zones could be read

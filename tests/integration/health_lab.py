@@ -74,7 +74,7 @@ MASTER_CF = """
 {slow} inet n - n - - smtpd -o smtpd_delay_reject=no -o {{smtpd_client_restrictions=sleep 30, permit}}
 {expired} inet n - n - - smtpd -o smtpd_tls_cert_file=/etc/postfix/certs/expired.crt -o smtpd_tls_key_file=/etc/postfix/certs/expired.key
 {wrong_name} inet n - n - - smtpd -o smtpd_tls_cert_file=/etc/postfix/certs/wrong.crt -o smtpd_tls_key_file=/etc/postfix/certs/wrong.key
-"""
+"""  # noqa: E501 (one master.cf service per line)
 
 GATE_CLOSED = "0.0.0.0/0 421 4.3.2 continuity test gate closed\n"
 GATE_OPEN = "0.0.0.0/0 OK\n"

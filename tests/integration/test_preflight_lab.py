@@ -203,7 +203,10 @@ server.serve_forever()
 
 
 def test_mta_sts_policy_fetched_over_https(lab, inputs, broken):  # noqa: F811
-    policy = "version: STSv1\nmode: testing\nmx: mx1.example.test\nmx: mx2.example.test\nmax_age: 86400\n"
+    policy = (
+        "version: STSv1\nmode: testing\nmx: mx1.example.test\nmx: mx2.example.test\n"
+        "max_age: 86400\n"
+    )
     broken.sh(
         "mkdir -p /srv/sts/.well-known && cat > /srv/sts/.well-known/mta-sts.txt", input_text=policy
     )

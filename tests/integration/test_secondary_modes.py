@@ -39,7 +39,8 @@ def queued(lab, sender):
 def cut_mx2_from_mx1(lab):
     lab.exec(
         "mx2",
-        "iptables -N {c} && iptables -A {c} -d {ip} -p tcp --dport 25 -j REJECT --reject-with tcp-reset "
+        "iptables -N {c} "
+        "&& iptables -A {c} -d {ip} -p tcp --dport 25 -j REJECT --reject-with tcp-reset "
         "&& iptables -I OUTPUT -j {c}".format(c=CHAIN, ip=lab.ip("mx1")),
     )
 

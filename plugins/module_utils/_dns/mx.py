@@ -71,7 +71,8 @@ class Request:
         self.step = parse_uint16(params.get("preference_step", 10), "preference_step")
         if self.step == 0:
             raise InputError(
-                "preference_step must be from 1 to 65535, got 0 (the active exchange must be preferred)"
+                "preference_step must be from 1 to 65535, got 0 "
+                "(the active exchange must be preferred)"
             )
         self.ttl = parse_ttl(params.get("ttl"), "ttl")
         self.client_type = params.get("client_type") or "auto"
@@ -160,7 +161,8 @@ def mx_change(request, domain, zone, before, problems):
     want = request.expect_active.get(domain)
     if want is not None and _exchange(want)[0] not in [key for key, _wire in top]:
         problems.append(
-            "precondition failed in zone %s: expect_active %s, but the most preferred exchange is %s"
+            "precondition failed in zone %s: expect_active %s, "
+            "but the most preferred exchange is %s"
             % (zone.to_text(), want.to_text(), ", ".join(_text(e) for e in top) or "none (no MX)")
         )
     standby = request.standby[domain]

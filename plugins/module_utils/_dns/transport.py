@@ -45,7 +45,8 @@ TSIG_ERRORS = (
 )
 
 RCODE_MEANING = {
-    "REFUSED": "refused (this client or key may not do that here, or the server does not serve the zone)",
+    "REFUSED": "refused (this client or key may not do that here, "
+    "or the server does not serve the zone)",
     "NOTAUTH": "not authoritative for the zone, or the TSIG key is not accepted",
     "SERVFAIL": "server failure",
     "FORMERR": "the server could not parse the request",

@@ -86,7 +86,8 @@ def _target(host, port, tls_verify, ca_path, server_name, implicit_tls=False, st
 
 
 def _settings(timeout, helo_name=None):
-    # cert_min_days 0: a certificate that is still valid carries the canary, however soon it expires.
+    # cert_min_days 0: a certificate that is still valid carries the canary, however soon it
+    # expires.
     return {"timeout": timeout, "helo_name": helo_name, "cert_min_days": 0}
 
 

@@ -1,6 +1,6 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_mailbox.doveadm: destinations, doveadm command lines, output parsing, the private password file."""
+"""_mailbox.doveadm: destinations, command lines, output parsing, the private password file."""
 
 import collections
 import os

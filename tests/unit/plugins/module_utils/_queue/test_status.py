@@ -17,7 +17,7 @@ POSTQUEUE_J = """\
 {"queue_name": "active", "queue_id": "63D56E401A", "arrival_time": 1500, "message_size": 270, "sender": "b@example.net", "recipients": [{"address": "alice@example.test"}]}
 {"queue_name": "hold", "queue_id": "7A1B2C3D4E", "arrival_time": 900, "message_size": 100, "sender": "", "recipients": [{"address": "bob@example.test", "delay_reason": "held"}]}
 {"queue_name": "deferred", "queue_id": "8F00000001", "arrival_time": 2000, "message_size": 10, "sender": "c@example.net", "recipients": [{"address": "dave@example.org"}]}
-"""
+"""  # noqa: E501 (postqueue -j writes one message per line)
 
 
 def test_parse_lines():
