@@ -57,7 +57,7 @@ def find_mirror():
     for uri, suites, components in entries:
         if SUITE in suites and "main" in components:
             return uri
-    for uri, suites, components in entries:
+    for uri, _suites, components in entries:
         if "main" in components and uri.rstrip("/").endswith("/debian"):
             return uri
     return None

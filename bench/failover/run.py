@@ -63,7 +63,8 @@ def drill(kind):
         with open(os.path.join(folder, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
     steps = {step["name"]: step for step in report["steps"]}
-    outage = json.load(open(os.path.join(ROOT, ".lab", "outage.json"), encoding="utf-8"))
+    with open(os.path.join(ROOT, ".lab", "outage.json"), encoding="utf-8") as handle:
+        outage = json.load(handle)
     failover_start = steps["failover: failover started"]["ended_at"]
     canary = steps["failover: canary readable on the secondary"]["ended_at"]
     return {
@@ -112,10 +113,11 @@ def backup_mx_only(lab, kind, window):
                 accepted = time.time() - started
             # An IMAP probe of a blackholed mx1 costs its 10 s timeout: until the backup MX
             # has the message, look for it in the mailboxes only every few rounds.
-            if accepted is not None or rounds % 10 == 0:
-                if readable_on(lab, "mx2", token) or readable_on(lab, "mx1", token):
-                    readable = time.time() - started
-                    break
+            if (accepted is not None or rounds % 10 == 0) and (
+                readable_on(lab, "mx2", token) or readable_on(lab, "mx1", token)
+            ):
+                readable = time.time() - started
+                break
             time.sleep(0.2 if accepted is None else 1)
     finally:
         playbook("playbooks/outage.yml", "-e", "outage_action=restore")

@@ -180,27 +180,27 @@ def table(rows, jobs):
         "| `wait_for` loop |" % jobs
     )
     lines = [head, "|---|---|---|---|---|---|"]
-    for row in rows:
+
+    def health(row, key):
+        seconds, seen = row[key]
+        return "**%.2f s** / %.1f s (%d ok)" % (seen["module_ms"] / 1000.0, seconds, seen["ok"])
+
+    def other(row, key):
+        seconds, seen = row[key]
         base = row["mail_health"][0]
+        return "%.1f s = %.1fx (%d ok)" % (seconds, seconds / base, seen["ok"])
 
-        def health(key):
-            seconds, seen = row[key]
-            return "**%.2f s** / %.1f s (%d ok)" % (seen["module_ms"] / 1000.0, seconds, seen["ok"])
-
-        def other(key):
-            seconds, seen = row[key]
-            return "%.1f s = %.1fx (%d ok)" % (seconds, seconds / base, seen["ok"])
-
+    for row in rows:
         lines.append(
             "| %d (%d) | %s | %s | %s | %s | %s |"
             % (
                 row["size"],
                 row["dead"],
-                health("mail_health"),
-                health("mail_health_nologin"),
-                other("check_parallel"),
-                other("check_loop"),
-                other("wait_for"),
+                health(row, "mail_health"),
+                health(row, "mail_health_nologin"),
+                other(row, "check_parallel"),
+                other(row, "check_loop"),
+                other(row, "wait_for"),
             )
         )
     return "\n".join(lines)

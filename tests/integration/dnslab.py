@@ -134,7 +134,7 @@ def run_module(module, args, check=False, diff=False):
     except ValueError:
         raise AssertionError(
             "ansible printed no JSON (rc %d): %s %s" % (done.returncode, done.stdout, done.stderr)
-        )
+        ) from None
     return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 

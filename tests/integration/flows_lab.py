@@ -66,7 +66,7 @@ def module(host, name, args, check=False, diff=False, timeout=600, container=Fal
         raise AssertionError(
             "ansible %s -m %s gave no result (rc=%d): %s %s"
             % (host, name, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
-        )
+        ) from None
 
 
 class PlaybookRun:

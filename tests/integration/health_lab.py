@@ -257,16 +257,15 @@ def run_module(host, module, args, check=False, diff=False, timeout=300):
         raise AssertionError(
             "ansible %s -m %s gave no result (rc=%d): %s %s"
             % (host, module, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
-        )
+        ) from None
 
 
 def run_playbook(text_or_path, extra_vars=None, timeout=600, json_output=True):
     """Run a playbook (YAML text or a path/FQCN); returns (rc, stdout, stderr)."""
     target = text_or_path
     if "\n" in text_or_path:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
-        handle.write(textwrap.dedent(text_or_path))
-        handle.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+            handle.write(textwrap.dedent(text_or_path))
         target = handle.name
     argv = ["ansible-playbook", target]
     if extra_vars:

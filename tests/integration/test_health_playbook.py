@@ -19,7 +19,7 @@ def test_lab_is_healthy_by_quorum(lab, tmp_path):
         # A colleague's outage drill may have a lab server down right now: wait it out.
         return (rc, out, err) if rc == 0 else None
 
-    rc, out, err = wait_until(attempt, timeout=600, interval=15, what="a healthy lab")
+    _rc, out, _err = wait_until(attempt, timeout=600, interval=15, what="a healthy lab")
     verdict = json.loads(report.read_text())
     assert verdict["vantage_points"] == ["localhost", "sender", "ns2"]
     assert verdict["abstained"] == {} and verdict["healthy"] is True
@@ -54,13 +54,13 @@ def test_down_target_fails_the_run_and_is_reported(lab, broken):  # noqa: F811
             "labels": {"site": "drill"},
         },
     ]
-    rc, out, err = run_playbook(
+    rc, out, _err = run_playbook(
         "continuity.mail.health", {"health_targets": targets}, json_output=False
     )
     assert rc != 0
     assert "site drill: 2 target(s), 1 down" in out
     assert "down by quorum: broken closed" in out
-    rc, out, err = run_playbook(
+    rc, out, _err = run_playbook(
         "continuity.mail.health",
         {"health_targets": targets, "health_fail_on_down": False},
         json_output=False,

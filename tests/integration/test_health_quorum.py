@@ -6,8 +6,6 @@ off from one probe by iptables inside that probe stays up; cut off from two, it 
 import contextlib
 import json
 
-import pytest
-
 from health_lab import broken, run_playbook, task_results  # noqa: F401  (broken is a fixture)
 
 # The way the failover playbook uses it: mail_health delegated to every probe, then quorum.

@@ -34,7 +34,7 @@ def issue(common_name, sans):
     with open(os.path.join(pki, "ca.crt"), "rb") as handle:
         ca_cert = x509.load_pem_x509_certificate(handle.read())
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, common_name)]))

@@ -189,7 +189,7 @@ def test_all_users_come_from_the_userdb(lab):
 
 
 def test_wrong_password_fails_clearly_and_changes_nothing(lab, tags):
-    on_mx1, on_mx2 = put_on_both_sides(lab, tags)
+    _on_mx1, _on_mx2 = put_on_both_sides(lab, tags)
     before = guid_set(lab, "mx1", USER), guid_set(lab, "mx2", USER)
     result = module(
         "mx2",
@@ -291,7 +291,7 @@ def ssh_pair(lab):
             )
         for name in SSH_IPS:
             wait_until(
-                lambda: (
+                lambda name=name: (
                     docker(
                         "exec", name, "systemctl", "is-system-running", check=False
                     ).stdout.strip()

@@ -48,8 +48,8 @@ def cut_mx2_from_mx1(lab):
 def reconnect_mx2(lab):
     lab.exec(
         "mx2",
-        "if iptables -S {c} >/dev/null 2>&1; then iptables -D OUTPUT -j {c}; "
-        "iptables -F {c}; iptables -X {c}; fi".format(c=CHAIN),
+        f"if iptables -S {CHAIN} >/dev/null 2>&1; then iptables -D OUTPUT -j {CHAIN}; "
+        f"iptables -F {CHAIN}; iptables -X {CHAIN}; fi",
     )
 
 
@@ -164,7 +164,7 @@ def test_active_to_relay_sends_waiting_mail_to_the_primary_and_is_idempotent(lab
                     check=False,
                 ).stdout,
             )
-        )
+        ) from None
     assert queued(lab, waiting_from) == []
     assert count_tagged(lab, "mx2", USER, tag) == 0, "mx2 delivered it locally as well"
 

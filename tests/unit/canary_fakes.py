@@ -12,6 +12,7 @@ the client's command lines into those calls and their results into protocol repl
 import collections
 import imaplib
 import re
+from typing import ClassVar
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail import conn
 from ansible_collections.continuity.mail.plugins.module_utils._probe.status import (
@@ -29,9 +30,9 @@ _DER = der_cert(make_leaf(make_ca(), CERT_NAMES)[1])
 class FakeSMTP:
     """One SMTP connection's server side, recording the conversation."""
 
-    instances = []
+    instances: ClassVar[list] = []
     offers_starttls = True
-    answers = {}
+    answers: ClassVar[dict] = {}
     connect_error = None
 
     def __init__(self, host, port, local_hostname=None, timeout=None):
@@ -73,7 +74,7 @@ class FakeIMAP:
     """One IMAP connection's server side, backed by per-host mailboxes {host: {uid: token}}."""
 
     error = imaplib.IMAP4.error
-    servers = {}
+    servers: ClassVar[dict] = {}
 
     def __init__(self, host, port, timeout=None, ssl_context=None):
         self.server = FakeIMAP.servers[host]
@@ -165,6 +166,7 @@ class FakeConnection:
 
     async def start_tls(self, context, server_hostname, timeout):
         self.tls = FakeTLS(server_hostname)
+        self.dialog.server.sni = server_hostname
 
     @property
     def ssl_object(self):

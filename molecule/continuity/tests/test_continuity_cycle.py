@@ -123,7 +123,8 @@ def test_full_cycle_loses_and_duplicates_nothing(lab, kind, tmp_path):
 
     reports = [os.path.join(tmp_path, d) for d in os.listdir(tmp_path)]
     assert len(reports) == 1
-    report = json.load(open(os.path.join(reports[0], "report.json"), encoding="utf-8"))
+    with open(os.path.join(reports[0], "report.json"), encoding="utf-8") as handle:
+        report = json.load(handle)
     assert report["outage_kind"] == kind and report["passed"] is True
     assert report["messages"] == {
         "sent": len(sent),

@@ -12,7 +12,7 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "integration")
 )
 
-from labtools import Lab, imap_search, swaks, wait_until  # noqa: E402  pylint: disable=wrong-import-position
+from labtools import Lab, imap_search, swaks, wait_until
 
 testinfra_hosts = [
     "docker://continuity-lab-ns1",

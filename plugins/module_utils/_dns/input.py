@@ -60,7 +60,7 @@ def parse_name(text, what, origin=None, wildcard=False):
     try:
         name = dns.name.from_text(text, origin=origin if relative else dns.name.root)
     except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
-        raise InputError("%s: invalid name %r: %s" % (what, text, str(exc).rstrip(".")))
+        raise InputError("%s: invalid name %r: %s" % (what, text, str(exc).rstrip("."))) from exc
     labels = name.labels[:-1]
     if not labels:
         raise InputError("%s: the root name is not allowed here" % what)
@@ -81,7 +81,7 @@ def parse_type(text, what):
     try:
         rdtype = dns.rdatatype.from_text(text.strip().upper())
     except dns.exception.DNSException:
-        raise InputError("%s: unknown record type %r" % (what, text))
+        raise InputError("%s: unknown record type %r" % (what, text)) from None
     if dns.rdatatype.is_metatype(rdtype) or dns.rdatatype.to_text(rdtype) in _UNMANAGED:
         raise InputError(
             "%s: record type %s is managed by the server, not by this module"
@@ -124,7 +124,7 @@ def parse_values(values, rdtype, what):
                 dns.rdataclass.IN, rdtype, text, origin=dns.name.root, relativize=False
             )
         except Exception as exc:  # dnspython raises many kinds for bad text
-            raise InputError("%s: invalid %s value %r: %s" % (what, type_text, value, exc))
+            raise InputError("%s: invalid %s value %r: %s" % (what, type_text, value, exc)) from exc
         for field in _NAME_FIELDS:
             target = getattr(rdata, field, None)
             if isinstance(target, dns.name.Name) and target != dns.name.root:
@@ -194,7 +194,7 @@ def parse_tsig(key_name, key_secret, key_algorithm):
     try:
         secret = base64.b64decode(key_secret.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise InputError("key_secret is not valid base64")
+        raise InputError("key_secret is not valid base64") from None
     if not secret:
         raise InputError("key_secret is empty")
     name = parse_name(key_name, "key_name")

@@ -31,7 +31,7 @@ DEFAULT_TTL = 3600
 class State:
     """An RRset: ttl (None when it does not exist) and its Values, sorted canonically."""
 
-    __slots__ = ("ttl", "values", "_texts")
+    __slots__ = ("_texts", "ttl", "values")
 
     def __init__(self, ttl=None, values=()):
         self.values = tuple(sorted(values))

@@ -189,9 +189,11 @@ class Connection:
             sock.connect(info[4])
             _quick_ack(sock)
         except socket.timeout:
-            raise self._error("TIMEOUT", "no TCP connection within %gs" % self.timeout)
+            raise self._error("TIMEOUT", "no TCP connection within %gs" % self.timeout) from None
         except OSError as exc:
-            raise self._error("CONNECTION", "cannot connect over TCP: %s" % (exc.strerror or exc))
+            raise self._error(
+                "CONNECTION", "cannot connect over TCP: %s" % (exc.strerror or exc)
+            ) from exc
         sock.setblocking(False)
         self._sock = sock
         return sock

@@ -67,7 +67,7 @@ class Value(tuple):
 class Reply:
     """The parts of an answer the planner and the waiter look at."""
 
-    __slots__ = ("rcode", "aa", "tc", "answer", "authority")
+    __slots__ = ("aa", "answer", "authority", "rcode", "tc")
 
     def __init__(self, rcode, aa, tc, answer, authority):
         self.rcode = rcode
@@ -203,7 +203,7 @@ def to_text(rdtype, value):
 class FastQuery:
     """An unsigned, non-recursive IN query for one name and type."""
 
-    __slots__ = ("qname", "rdtype", "_question", "_sections")
+    __slots__ = ("_question", "_sections", "qname", "rdtype")
     is_update = False
 
     def __init__(self, qname, rdtype):

@@ -159,7 +159,7 @@ async def _submit(session, message, starttls):
         text = _describe(exc)
         if text.startswith(stage + ": "):  # "EHLO: 554 ..." failed at EHLO
             text = text[len(stage) + 2 :]
-        raise CanaryError("SMTP to %s:%s failed at %s: %s" % (host, port, stage, text))
+        raise CanaryError("SMTP to %s:%s failed at %s: %s" % (host, port, stage, text)) from exc
     finally:
         if polite and session.conn is not None:
             try:
@@ -227,7 +227,7 @@ class Mailbox:
             self.fatal = True
             raise CanaryError(
                 "IMAP login as %s on %s refused: %s" % (self.user, self.name, exc.message)
-            )
+            ) from exc
         await session.phase("select", imap.select(self.conn, next(self.tags), "INBOX"))
         self.ready = True
 

@@ -121,7 +121,7 @@ def parse_certificate(der):
     """Decode the fields a mail operator needs from a DER certificate."""
     data = bytes(der)
     dummy, cstart, cend = _tlv(data, 0, len(data))
-    tbs_tag, tstart, tend, dummy = _children(data, cstart, cend)[0]
+    _tbs_tag, tstart, tend, dummy = _children(data, cstart, cend)[0]
     fields = _children(data, tstart, tend)
     if fields and fields[0][0] == 0xA0:  # explicit version
         fields = fields[1:]

@@ -114,7 +114,7 @@ def _failure(status, code, text, what, login=False):
 
 
 async def capabilities(conn, tag):
-    status, code, args, text, untagged = await command(conn, tag, "CAPABILITY")
+    status, code, _args, text, untagged = await command(conn, tag, "CAPABILITY")
     if status != "OK":
         raise _failure(status, code, text, "CAPABILITY")
     for line in untagged:
@@ -136,7 +136,7 @@ async def greeting(conn):
 
 
 async def starttls_command(conn, tag):
-    status, code, args, text, untagged = await command(conn, tag, "STARTTLS")
+    status, code, _args, text, _untagged = await command(conn, tag, "STARTTLS")
     if status != "OK":
         raise ProbeFailure(
             TEMPFAIL if code in _TRANSIENT else TLS_ERROR, "STARTTLS: %s %s" % (status, text)
@@ -152,7 +152,7 @@ async def login(conn, tag, caps, user, password):
         raise ProbeFailure(TLS_ERROR, "the server refuses logins without TLS (LOGINDISABLED)")
     else:
         reply = await command(conn, tag, "LOGIN %s %s" % (quote(user), quote(password)), "login")
-    status, code, args, text, dummy = reply
+    status, code, _args, text, dummy = reply
     if status != "OK":
         raise _failure(status, code, text, "login", login=True)
 
@@ -163,7 +163,7 @@ def tags():
 
 
 async def _open_mailbox(conn, tag, verb, mailbox):
-    status, code, args, text, untagged = await command(conn, tag, "%s %s" % (verb, quote(mailbox)))
+    status, code, _args, text, untagged = await command(conn, tag, "%s %s" % (verb, quote(mailbox)))
     if status != "OK":
         raise _failure(status, code, text, "%s %s" % (verb, mailbox))
     for line in untagged:
@@ -184,7 +184,7 @@ async def select(conn, tag, mailbox):
 
 
 async def _simple(conn, tag, text, what):
-    status, code, args, reply, untagged = await command(conn, tag, text, what)
+    status, code, _args, reply, untagged = await command(conn, tag, text, what)
     if status != "OK":
         raise _failure(status, code, reply, what)
     return untagged

@@ -92,7 +92,7 @@ class Session:
                 self.conn.ssl_object, self.check_name, self.verify
             )
         except CertificateError as exc:
-            raise ProbeFailure(TLS_ERROR, str(exc))
+            raise ProbeFailure(TLS_ERROR, str(exc)) from exc
         if self.cert is None:
             raise ProbeFailure(TLS_ERROR, "the server presented no certificate")
         if self.certificate_only:

@@ -97,7 +97,7 @@ def peer_certificate(ssl_object, name, verify):
     try:
         cert, parsed = describe(der, name, True if verify else None)
     except (CertificateError, ValueError, IndexError) as exc:
-        raise CertificateError("cannot read the server certificate: %s" % exc)
+        raise CertificateError("cannot read the server certificate: %s" % exc) from exc
     parsed["der"] = der
     info = {"version": ssl_object.version(), "cipher": (ssl_object.cipher() or [None])[0]}
     return cert, parsed, info

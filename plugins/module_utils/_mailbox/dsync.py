@@ -167,7 +167,7 @@ class MailboxSync:
     def compare(self, users, check_mode=False):
         """Read only. In check mode `changed` says whether a sync would change anything."""
         results = dict((user, new_result(user)) for user in users)
-        for user, pair in self.read_sets(users, results, "before").items():
+        for user in self.read_sets(users, results, "before"):
             result = results[user]
             result["messages"]["local"]["after"] = result["messages"]["local"]["before"]
             result["messages"]["remote"]["after"] = result["messages"]["remote"]["before"]

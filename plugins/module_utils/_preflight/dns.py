@@ -51,9 +51,9 @@ class Lookup:
         except dns.resolver.NXDOMAIN:
             return Answer([], None)
         except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
-            raise DnsLookupError("%s %s: %s" % (name, rdtype, exc))
+            raise DnsLookupError("%s %s: %s" % (name, rdtype, exc)) from exc
         except dns.exception.DNSException as exc:
-            raise DnsLookupError("%s %s: %s" % (name, rdtype, exc))
+            raise DnsLookupError("%s %s: %s" % (name, rdtype, exc)) from exc
         if answer.rrset is None:
             return Answer([], None)
         qname = dns.name.from_text(name)

@@ -75,7 +75,7 @@ class Evaluator:
                 continue  # exp= and unknown modifiers do not change the result
             if "%" in term:
                 raise SpfError("unsupported", "macros are not evaluated (%s)" % term)
-            qualifier = _QUALIFIERS.get(term[0], None)
+            qualifier = _QUALIFIERS.get(term[0])
             if qualifier:
                 term = term[1:]
             if self._matches(ip, domain, term):

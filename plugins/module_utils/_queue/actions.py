@@ -43,14 +43,14 @@ class Postfix:
         try:
             return parse_postqueue_json(out)
         except ValueError as exc:
-            raise QueueError(str(exc))
+            raise QueueError(str(exc)) from exc
 
     def lifetime(self):
         out, dummy = self._call("postconf", ["-h", "maximal_queue_lifetime"])
         try:
             return parse_duration(out.strip())
         except ValueError as exc:
-            raise QueueError("maximal_queue_lifetime: %s" % exc)
+            raise QueueError("maximal_queue_lifetime: %s" % exc) from exc
 
     def flush_all(self):
         self._call("postqueue", ["-f"])
@@ -59,7 +59,8 @@ class Postfix:
         # postqueue -i takes one ID per call; a message delivered meanwhile is not an error.
         done = 0
         for queue_id in queue_ids:
-            rc, out, err = self._run([self._binary("postqueue")] + self._config + ["-i", queue_id])
+            argv = [self._binary("postqueue")] + self._config + ["-i", queue_id]
+            rc, dummy, dummy = self._run(argv)
             done += rc == 0
         return done
 

@@ -37,7 +37,9 @@ def parse_postqueue_json(text):
         try:
             record = json.loads(line)
         except ValueError as exc:
-            raise ValueError("postqueue -j line %d is not JSON (%s): %.120s" % (number, exc, line))
+            raise ValueError(
+                "postqueue -j line %d is not JSON (%s): %.120s" % (number, exc, line)
+            ) from exc
         if not isinstance(record, dict) or "queue_id" not in record or "queue_name" not in record:
             raise ValueError("postqueue -j line %d lacks queue_id/queue_name" % number)
         record.setdefault("recipients", [])

@@ -23,9 +23,8 @@ def net(monkeypatch):
 
 
 def run(capsys, module, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            module.main()
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        module.main()
     return info.value.code, json.loads(capsys.readouterr().out)
 
 

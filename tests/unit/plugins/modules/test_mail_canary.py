@@ -48,9 +48,8 @@ def run(capsys, **extra):
         "servers": [{"name": "mx1", "host": "192.0.2.20"}, {"name": "mx2", "host": "192.0.2.21"}],
     }
     args.update(extra)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            mail_canary.main()
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        mail_canary.main()
     return info.value.code, json.loads(capsys.readouterr().out)
 
 

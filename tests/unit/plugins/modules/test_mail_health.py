@@ -10,9 +10,8 @@ from fake_mail_server import smtp_server
 
 
 def run(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            mail_health.main()
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        mail_health.main()
     return info.value.code, json.loads(capsys.readouterr().out)
 
 
@@ -69,7 +68,7 @@ def test_bad_input_fails_before_any_connection(capsys, args, message):
 
 def test_password_is_masked_in_invocation(capsys):
     server = smtp_server(greeting="421 busy")
-    code, out = run(
+    _code, out = run(
         capsys,
         {
             "targets": [

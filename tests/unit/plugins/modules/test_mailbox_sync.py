@@ -45,9 +45,8 @@ def dovecot(monkeypatch, tmp_path):
 
 
 def run(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as info:
-            mailbox_sync.main()
+    with patch_module_args(args), pytest.raises(SystemExit) as info:
+        mailbox_sync.main()
     return info.value.code, json.loads(capsys.readouterr().out)
 
 

@@ -293,7 +293,7 @@ def test_creating_an_rrset_someone_else_just_created_is_detected(net):
 
 
 def test_missing_zone_fails_before_any_write(net):
-    result, failure = rrsets_module.run(
+    _result, failure = rrsets_module.run(
         params(
             [
                 rr("example.test", "MX", MX_SWITCHED),
@@ -411,7 +411,7 @@ def test_wait_times_out_naming_the_stale_server(net):
         "example.test. serial 1 (want >= 2)"
     )
     assert "10 mx1.example.test." in failure
-    stale = [s for s in result["servers"] if not s["in_sync"]][0]
+    stale = next(s for s in result["servers"] if not s["in_sync"])
     assert stale["lagging"][0]["serving"]["example.test. MX"] == [
         "10 mx1.example.test.",
         "20 mx2.example.test.",

@@ -83,7 +83,7 @@ def imap_server(tls, mailbox):
                 chat.tls(tls)
                 continue
             elif command == "AUTHENTICATE":
-                user, secret = base64.b64decode(rest.split(" ")[1]).split(b"\0")[1:]
+                _user, secret = base64.b64decode(rest.split(" ")[1]).split(b"\0")[1:]
                 if secret.decode() != PASSWORD:
                     chat.send(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")
                     continue

@@ -2,8 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """X.509 DER reading and host name matching."""
 
-import datetime
-
 import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail.cert import (
@@ -22,7 +20,7 @@ def _parsed(names, **kwargs):
 
 
 def test_subject_issuer_names_and_dates():
-    key, cert = make_leaf(CA, ["mx1.example.test", "mail.example.test", "172.30.53.20"], org="Lab")
+    _key, cert = make_leaf(CA, ["mx1.example.test", "mail.example.test", "172.30.53.20"], org="Lab")
     parsed = parse_certificate(der_cert(cert))
     assert format_name(parsed["subject"]) == "CN=mx1.example.test,O=Lab"
     assert format_name(parsed["issuer"]) == "CN=continuity test CA"

@@ -52,7 +52,7 @@ def test_not_yet_valid_is_tls_error():
 
 def test_describe_uses_given_clock():
     der = der_cert(make_leaf(CA, ["x.example.test"], not_after_days=10)[1])
-    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=20)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=20)
     cert, parsed = describe(der, "x.example.test", True, now=later)
     assert cert["days_left"] < 0
     assert evaluate(cert, parsed, True, 14, now=later)[0] == "cert_expired"

@@ -185,9 +185,9 @@ def test_password_config_is_private_and_quoted():
 
 
 def test_run_command_reports_timeouts_and_missing_binaries():
-    rc, out, err = doveadm.run_command(["sleep", "5"], timeout=0.2)
+    rc, dummy, err = doveadm.run_command(["sleep", "5"], timeout=0.2)
     assert rc is None and "timed out" in err
-    rc, out, err = doveadm.run_command(["/nonexistent/doveadm"], timeout=5)
+    rc, _out, err = doveadm.run_command(["/nonexistent/doveadm"], timeout=5)
     assert rc is None and "cannot run" in err
 
 

@@ -82,7 +82,7 @@ def findings(report, severity=None):
 
 
 def test_a_ready_domain_has_no_errors_or_warnings():
-    report, tables, probes = checks.run(
+    report, tables, _probes = checks.run(
         params(rto_target=60, client_names=["mail.example.test"]), ZoneLookup(**LAB)
     )
     assert findings(report) == [("mta_sts", "info")]
