@@ -199,7 +199,7 @@ from ansible_collections.continuity.mail.plugins.module_utils._queue.status impo
 )
 
 
-def act(postfix, params, messages, selected):
+def act(postfix, params, selected):
     """Run the action; returns how many messages it moved or scheduled."""
     action = params["action"]
     if action == "flush" and not (params["domain"] or params["queue_ids"]):
@@ -253,7 +253,7 @@ def main():
         predicted = predict(before["counts"], messages, action, selected)
         affected = len(selected)
         if selected and not module.check_mode:
-            affected = act(postfix, params, messages, selected)
+            affected = act(postfix, params, selected)
             messages = postfix.messages()
             now = time.time()
     except QueueError as exc:

@@ -35,10 +35,10 @@ class FakeSMTP:
     answers: ClassVar[dict] = {}
     connect_error = None
 
-    def __init__(self, host, port, local_hostname=None, timeout=None):
+    def __init__(self, host, port):
         if FakeSMTP.connect_error:
             raise FakeSMTP.connect_error
-        self.host, self.port, self.helo = host, port, local_hostname
+        self.host, self.port, self.helo, self.sni = host, port, None, None
         self.log = []
         self.data_sent = None
         FakeSMTP.instances.append(self)
@@ -50,9 +50,8 @@ class FakeSMTP:
     def has_extn(self, name):
         return name == "starttls" and self.offers_starttls
 
-    def starttls(self, context=None):
+    def starttls(self):
         self.log.append("STARTTLS")
-        self.context = context
 
     def mail(self, sender):
         self.log.append("MAIL " + sender)
@@ -73,17 +72,16 @@ class FakeSMTP:
 class FakeIMAP:
     """One IMAP connection's server side, backed by per-host mailboxes {host: {uid: token}}."""
 
-    error = imaplib.IMAP4.error
     servers: ClassVar[dict] = {}
 
-    def __init__(self, host, port, timeout=None, ssl_context=None):
+    def __init__(self, host, port):
         self.server = FakeIMAP.servers[host]
         if self.server.get("down"):
             raise ConnectionRefusedError(111, "Connection refused")
         self.capabilities = ("IMAP4REV1", "UIDPLUS")
         self.commands = self.server.setdefault("commands", [])
 
-    def starttls(self, ssl_context=None):
+    def starttls(self):
         self.commands.append("STARTTLS")
 
     def login(self, user, password):
@@ -128,7 +126,7 @@ class FakeTLS:
         self.server_hostname = server_hostname
 
     def getpeercert(self, binary_form=False):
-        return _DER
+        return _DER if binary_form else {}
 
     def version(self):
         return "TLSv1.3"
@@ -310,7 +308,7 @@ class _IMAPDialog:
         link.reply("%s OK %s completed" % (tag, verb))
 
 
-async def _open(cls, host, port):
+async def _open(_cls, host, port):
     """Connection.open for the tests: IMAP ports reach FakeIMAP, the others FakeSMTP."""
     if port in IMAP_PORTS:
         return FakeConnection(_IMAPDialog(FakeIMAP(host, port)))

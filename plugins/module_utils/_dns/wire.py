@@ -165,10 +165,6 @@ def value_of(rdata):
     return Value(rdata.to_digestable(dns.name.root), rdata.to_wire(origin=dns.name.root))
 
 
-def to_rdata(rdtype, value):
-    return dns.rdata.from_wire(dns.rdataclass.IN, rdtype, value.wire, 0, len(value.wire))
-
-
 _PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
 
 
