@@ -62,6 +62,7 @@ lint: venv
 	ruff format --check .
 	yamllint -s .
 	ansible-lint --profile production
+	antsibull-changelog lint
 	bash tests/sanity.sh
 
 unit: venv
