@@ -63,7 +63,8 @@ def drill(kind):
         with open(os.path.join(folder, "report.json"), encoding="utf-8") as handle:
             report = json.load(handle)
     steps = {step["name"]: step for step in report["steps"]}
-    with open(os.path.join(os.environ.get("CONTINUITY_LAB_STATE", "/var/lib/continuity-lab"), "outage.json"), encoding="utf-8") as handle:
+    state_dir = os.environ.get("CONTINUITY_LAB_STATE", "/var/lib/continuity-lab")
+    with open(os.path.join(state_dir, "outage.json"), encoding="utf-8") as handle:
         outage = json.load(handle)
     failover_start = steps["failover: failover started"]["ended_at"]
     canary = steps["failover: canary readable on the secondary"]["ended_at"]
