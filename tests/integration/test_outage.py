@@ -19,7 +19,7 @@ import tempfile
 import pytest
 
 from flows_lab import ansible_env, playbook
-from labtools import ROOT
+from labtools import ROOT, STATE_DIR
 
 TARGET = "mx1"
 SLOW_DELAY = 8
@@ -191,7 +191,7 @@ def test_refused_through_make_targets(lab, state_file):
         assert injected.returncode == 0, injected.stdout[-3000:] + injected.stderr[-2000:]
         assert "inactive" in lab.exec(TARGET, "systemctl is-active postfix", check=False).stdout
         sees_refused(lab)
-        assert read_state(os.path.join(ROOT, ".lab", "outage.json"))["kind"] == "refused"
+        assert read_state(os.path.join(STATE_DIR, "outage.json"))["kind"] == "refused"
     finally:
         restored = subprocess.run(
             make + ["restore"], env=env, capture_output=True, text=True, timeout=300, check=False
