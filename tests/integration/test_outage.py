@@ -197,7 +197,7 @@ def test_refused_through_make_targets(lab, state_file):
             make + ["restore"], env=env, capture_output=True, text=True, timeout=300, check=False
         )
     assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
-    assert read_state(os.path.join(ROOT, ".lab", "outage.json"))["active"] is False
+    assert read_state(os.path.join(STATE_DIR, "outage.json"))["active"] is False
     assert snapshot(lab) == before
     assert_normal(lab)
 
