@@ -80,7 +80,7 @@ integration: venv lab
 
 # Everything CI runs. pytest comes last so its summary is the last test-runner line.
 test: host-test lint build molecule
-	pytest tests/unit tests/integration
+	pytest --durations=30 tests/unit tests/integration
 
 build: venv
 	ansible-galaxy collection build --force --output-path tests/output
