@@ -197,10 +197,12 @@ class FakeNetwork:
 def patched_network(monkeypatch):
     """A FakeNetwork that the engine and the wait loop connect through for one test."""
     from ansible_collections.continuity.mail.plugins.module_utils._dns import engine, wait
+    from ansible_collections.continuity.mail.plugins.module_utils._site import view
 
     network = FakeNetwork()
     monkeypatch.setattr(engine, "Connection", network.connection)
     monkeypatch.setattr(wait, "Connection", network.connection)
+    monkeypatch.setattr(view, "Connection", network.connection)
     return network
 
 

@@ -231,6 +231,11 @@ def decide(action, texts, run_id, now, seconds, owner=None, host=None):
     )
 
 
+def describe_lock(current, now):
+    """A sentence on the lock as read: free, free (expired), or held by whom until when."""
+    return _read_message(current, now)
+
+
 def _read_message(current, now):
     if current is None:
         return "the site lock is free"
