@@ -4,6 +4,7 @@
 
 A target is down only when a strict majority of ALL vantage points (including those that
 could not vote) report it unhealthy: one probe's broken network never triggers a failover.
+The rule itself lives in module_utils/_probe/quorum.py; the continuity monitor uses it too.
 """
 
 from collections import Counter
@@ -11,6 +12,11 @@ from collections import Counter
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.six import string_types
+
+from ansible_collections.continuity.mail.plugins.module_utils._probe.quorum import (
+    needed_votes,
+    tally,
+)
 
 
 def _probe_name(result, index):
@@ -66,11 +72,10 @@ def quorum(results, expected=None, needed=None):
         names += [str(n) for n in expected if str(n) not in names]
         expected = None
     total = max(int(expected or 0), len(names))
-    if total < 1:
-        raise AnsibleFilterError("quorum: no vantage points")
-    needed = int(needed) if needed else total // 2 + 1
-    if not 0 < needed <= total:
-        raise AnsibleFilterError("quorum: needed must be between 1 and %d" % total)
+    try:
+        needed = needed_votes(total, needed)
+    except ValueError as exc:
+        raise AnsibleFilterError("quorum: %s" % exc) from exc
 
     abstained = {}
     targets = {}
@@ -98,10 +103,7 @@ def quorum(results, expected=None, needed=None):
         votes = entry["probes"].values()
         down = sum(1 for v in votes if not v["healthy"])
         up = sum(1 for v in votes if v["healthy"])
-        entry["votes"] = {"down": down, "up": up, "abstain": total - down - up}
-        entry["down"] = down >= needed
-        entry["healthy"] = not entry["down"]
-        entry["decided"] = down >= needed or up >= needed
+        entry.update(tally(down, up, total, needed))
         side = [v["status"] for v in votes if bool(v["healthy"]) != entry["down"]]
         entry["status"] = Counter(side).most_common(1)[0][0] if side else "unknown"
 
