@@ -29,6 +29,9 @@ from ansible_collections.continuity.mail.plugins.module_utils._dns.transport imp
 from ansible_collections.continuity.mail.plugins.module_utils._dns.update import UpdateRequest
 from ansible_collections.continuity.mail.plugins.module_utils._dns.wait import wait_for_servers
 
+# What a server answers an UPDATE it will not take unsigned (BIND: REFUSED; some: NOTAUTH).
+UNSIGNED_HINT_RCODES = ("REFUSED", "NOTAUTH")
+
 
 class Outcome:
     """Per-zone status of a run: unchanged, would_change (check mode), applied or failed."""
@@ -144,6 +147,11 @@ class Engine:
                 info["error"] = (
                     "%s: concurrent change: the data changed after it was read (%s: %s); "
                     "nothing was changed in this zone" % (error.server, error.code, error.detail)
+                )
+            elif self.settings.key is None and error.code in UNSIGNED_HINT_RCODES:
+                info["error"] = (
+                    "%s; the UPDATE was not signed: give key_name and key_secret "
+                    "(a TSIG key the server allows to update %s)" % (error, zone.to_text())
                 )
             else:
                 info["error"] = str(error)

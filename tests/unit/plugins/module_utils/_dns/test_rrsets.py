@@ -361,6 +361,25 @@ def test_refused_update_names_server_and_rcode(net):
     assert result["changed"] is False
 
 
+def test_refused_unsigned_update_says_which_options_sign_it(net):
+    net.primary.refuse_updates = True
+    _result, failure = rrsets_module.run(
+        params([rr("example.test", "MX", MX_SWITCHED)], key_name=None, key_secret=None),
+        False,
+        False,
+    )
+    assert "192.0.2.10: UPDATE of example.test.: refused" in failure
+    assert "the UPDATE was not signed: give key_name and key_secret" in failure
+
+
+def test_refused_signed_update_has_no_signing_hint(net):
+    net.primary.refuse_updates = True
+    _result, failure = rrsets_module.run(
+        params([rr("example.test", "MX", MX_SWITCHED)]), False, False
+    )
+    assert "not signed" not in failure
+
+
 def test_notauth_update_is_mapped(net, monkeypatch):
     # The zone is read from the primary but the server that gets the UPDATE does not have it.
     monkeypatch.setattr(
