@@ -17,6 +17,8 @@ import os
 import time
 import urllib.request
 
+from ansible_collections.continuity.mail.plugins.module_utils._monitor import web
+
 EVIDENCE_VAR = "continuity_monitor_evidence"
 
 
@@ -58,7 +60,7 @@ def _awx(method, url, token, body=None, timeout=10.0, context=None):
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Authorization", "Bearer %s" % token)
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+    with web.request(request, timeout, context) as response:
         return json.loads(response.read().decode() or "{}")
 
 

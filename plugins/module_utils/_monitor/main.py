@@ -24,8 +24,15 @@ from ansible_collections.continuity.mail.plugins.module_utils._monitor import se
 DEFAULT_CONFIG = "/etc/continuity-monitor/monitor.json"
 
 
+def say(text, out=None):
+    """One line to stdout (or `out`): this is a command, not a module."""
+    (out or sys.stdout).write(text + "\n")
+
+
 def parser():
-    p = argparse.ArgumentParser(prog="continuity-monitor", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="continuity-monitor", description=__doc__.split("\n", maxsplit=1)[0]
+    )
     p.add_argument("command", nargs="?", default="run", choices=["run", "check", "drill"])
     p.add_argument("-c", "--config", default=DEFAULT_CONFIG)
     p.add_argument("--check-config", action="store_true", help="validate the configuration only")
@@ -40,9 +47,9 @@ def check_config(path, out=sys.stdout):
         config = conf.load(path)
     except conf.ConfigError as exc:
         for problem in exc.problems:
-            print("%s: %s" % (path, problem), file=out)
+            say("%s: %s" % (path, problem), out)
         return 1
-    print(
+    say(
         "%s: OK (%s: %d targets, %d peers, automatic failover %s)"
         % (
             path,
@@ -51,7 +58,7 @@ def check_config(path, out=sys.stdout):
             len(config["peers"]),
             "on" if config["auto_failover"] else "off",
         ),
-        file=out,
+        out,
     )
     return 0
 
@@ -60,22 +67,22 @@ def run_check(path, target, max_age, out=sys.stdout):
     try:
         config = conf.load(path)
     except conf.ConfigError as exc:
-        print("UNKNOWN - configuration: %s" % exc, file=out)
+        say("UNKNOWN - configuration: %s" % exc, out)
         return nagios.UNKNOWN
     status = service.read_json(os.path.join(config["state_dir"], service.STATUS_FILE))
     code, line = nagios.evaluate(status, time.time(), target=target, max_age=max_age)
-    print(line, file=out)
+    say(line, out)
     return code
 
 
 def run_drill(path):
     config = conf.load(path)
     if not config["drill"] or not config["drill"].get("command"):
-        print("no drill.command in %s" % path, file=sys.stderr)
+        say("no drill.command in %s" % path, sys.stderr)
         return 2
     record = drills.run(config["drill"]["command"], config["drill"].get("timeout", 1800))
     service.write_json(os.path.join(config["state_dir"], service.DRILL_FILE), record)
-    print(
+    say(
         "drill %s in %.1f s%s"
         % (
             "passed" if record["ok"] else "FAILED",
@@ -125,9 +132,9 @@ def main(argv=None):
         return run_service(args.config)
     except conf.ConfigError as exc:
         for problem in exc.problems:
-            print("%s: %s" % (args.config, problem), file=sys.stderr)
+            say("%s: %s" % (args.config, problem), sys.stderr)
         return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

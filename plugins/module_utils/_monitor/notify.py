@@ -10,6 +10,7 @@ import json
 import urllib.request
 
 from ansible_collections.continuity.mail.plugins.module_utils._mail import canary
+from ansible_collections.continuity.mail.plugins.module_utils._monitor import web
 
 
 class DeliveryError(Exception):
@@ -24,7 +25,7 @@ def post_json(url, body, token=None, timeout=5.0, context=None):
     if token:
         request.add_header("Authorization", "Bearer %s" % token)
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+        with web.request(request, timeout, context) as response:
             return response.status
     except Exception as exc:
         raise DeliveryError("webhook %s: %s" % (url, exc)) from exc

@@ -13,10 +13,12 @@ import asyncio
 import hmac
 import http.server
 import json
+import socket
 import ssl
 import threading
 import urllib.request
 
+from ansible_collections.continuity.mail.plugins.module_utils._monitor import web
 from ansible_collections.continuity.mail.plugins.module_utils._monitor.clock import in_thread
 
 PATH = "/verdict"
@@ -48,15 +50,38 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass  # one request per peer per second: not worth a log line
 
 
+class _HTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _HTTP6Server(_HTTPServer):
+    address_family = socket.AF_INET6
+
+    def server_bind(self):
+        # "::" serves IPv4 peers too (dual stack), whatever the system's default.
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+def _bind(address, port):
+    if ":" not in address:
+        return _HTTPServer((address, port), _Handler)
+    try:
+        return _HTTP6Server((address, port), _Handler)
+    except OSError:
+        if address != "::":
+            raise
+        return _HTTPServer(("0.0.0.0", port), _Handler)  # a host without IPv6
+
+
 class VerdictServer:
     """Serves the verdict set by publish() on (address, port), over TLS when a certificate
-    and key are given, from a daemon thread."""
+    and key are given, from a daemon thread. "::" listens on IPv6 and IPv4."""
 
     def __init__(self, address, port, token, cert=None, key=None):
         if not token:
             raise ValueError("the verdict server needs a bearer token")
-        self.httpd = http.server.ThreadingHTTPServer((address, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _bind(address, port)
         self.httpd.token = token
         self.httpd.body = b"{}"
         if cert:
@@ -97,7 +122,7 @@ def fetch(peer, token, timeout):
     context = None
     if peer["url"].startswith("https:"):
         context = client_context(peer.get("ca_path"), peer.get("tls_verify", True))
-    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+    with web.request(request, timeout, context) as response:
         doc = json.loads(response.read().decode())
     if not isinstance(doc, dict) or not isinstance(doc.get("targets"), dict):
         raise ValueError("not a verdict")

@@ -108,7 +108,7 @@ class Monitor:
         primary = [t for t in config["targets"] if t["labels"].get("role") == site.PRIMARY]
         thresholds = config["thresholds"]
         self.state = events.SiteState(
-            primary[0]["host"] if primary else "primary",
+            primary[0]["labels"].get("server", primary[0]["host"]) if primary else "primary",
             config["failback_command"],
             cert_days=thresholds["cert_days"],
             queue_age_minutes=thresholds["queue_age_minutes"],
