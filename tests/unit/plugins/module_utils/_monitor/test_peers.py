@@ -74,3 +74,14 @@ def test_pull_reads_every_peer_and_names_each_failure():
     assert answers["good"]["monitor"] == "good"
     assert answers["slow"] == "no answer within 0.05 s"
     assert answers["broken"] == "ConnectionRefusedError: refused"
+
+
+def test_the_default_address_serves_ipv4_peers_too():
+    serving = peers.VerdictServer("::", 0, "s3cret")
+    serving.start()
+    try:
+        serving.publish(verdict("b", 1000.0))
+        url = "http://127.0.0.1:%d/verdict" % serving.port
+        assert peers.fetch({"name": "b", "url": url}, "s3cret", 2.0)["monitor"] == "b"
+    finally:
+        serving.stop()
