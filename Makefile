@@ -20,6 +20,7 @@ help:
 	@echo "make test      lint, unit tests, Molecule scenarios and integration tests"
 	@echo "make lab       build the lab image and converge the lab containers"
 	@echo "make lab-down  remove every lab container, network and volume"
+	@echo "make docs      build the collection docsite into docs/build/"
 
 venv: host-venv $(VENV)/.installed
 
@@ -63,6 +64,7 @@ lint: venv
 	yamllint -s .
 	ansible-lint --profile production
 	antsibull-changelog lint
+	bash tools/docs.sh lint
 	bash tests/sanity.sh
 
 unit: venv
@@ -84,6 +86,12 @@ test: host-test lint build molecule
 
 build: venv
 	ansible-galaxy collection build --force --output-path tests/output
+
+# The collection docsite (antsibull-docs + Sphinx) into docs/build/ (git-ignored);
+# open docs/build/build/html/index.html.
+.PHONY: docs
+docs: venv
+	bash tools/docs.sh build
 
 clean: lab-down
 	rm -rf tests/output .pytest_cache
