@@ -11,7 +11,7 @@ set -euo pipefail
 declare -A NEEDS=(
   [venv]=""
   [lab]="debootstrap:debootstrap"
-  [test]="debootstrap:debootstrap"
+  [test]="debootstrap:debootstrap chromium:chromium"
   [bench-dns]="bind9-dnsutils:nsupdate bind9-dnsutils:dig"
   [bench-health]="monitoring-plugins-basic:/usr/lib/nagios/plugins/check_smtp monitoring-plugins-standard:/usr/lib/nagios/plugins/check_imap"
 )

@@ -1,0 +1,1 @@
+"""Drill reports: the phases of a drill, read off the flows ' timeline."""
