@@ -1,0 +1,367 @@
+# Copyright (c) continuity.mail contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Failover and failback driven by an inventory shaped like inventories/example, on the lab.
+
+The inventory is written by the test: the groups of inventories/example only (primary,
+secondary, dns, probes - no `lab` or `senders` group, no lab_* variable), its secrets in an
+ansible-vault encrypted file (TSIG key, doveadm password, the canary's IMAP password), and the
+canary on its production default path: SMTP with verified STARTTLS straight to the new active
+server's MX name, read back over IMAP there. It points at the lab's containers.
+
+One cycle, in order (each step leans on the one before; the module fixture puts the lab back
+to normal whatever happens):
+
+1. a forced failover completes, canary confirmed on mx2, the site state written;
+2. a converge of the mailserver role on the fenced primary keeps it fenced and says so;
+3. a failback with mx2 unreachable from the start changes nothing and says why; one during
+   which mx2 becomes unreachable (right after DNS moved back) fails with a
+   clear message, releases the lock, and DNS prefers mx1, which accepts mail;
+4. the failback run again completes: canary confirmed on mx1, the fence lifted, state normal.
+"""
+
+import json
+import os
+import smtplib
+import subprocess
+import uuid
+
+import pytest
+import yaml
+
+from flows_lab import PlaybookRun, ansible_env
+from labtools import CA_CERT, ROOT
+
+RUN = uuid.uuid4().hex[:8]
+LOCK = "_continuity-lock.example.test"
+STATE_FILE = os.path.join(ROOT, "reports", "state", "lab.json")
+
+
+def _write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=False)
+
+
+def write_inventory(lab, folder):
+    """inventories/example's shape, pointed at the lab containers; returns (inventory, vault
+    password file)."""
+
+    def mail_host(name, **extra):
+        return dict(
+            ansible_connection="community.docker.docker",
+            ansible_host=lab.container(name),
+            ansible_python_interpreter="/usr/bin/python3",
+            # Where the control node reaches it (production: the name resolves).
+            continuity_mail_address=lab.ip(name),
+            mailserver_hostname="%s.example.test" % name,
+            **extra,
+        )
+
+    inventory = os.path.join(folder, "site")
+    _write(
+        os.path.join(inventory, "hosts.yml"),
+        {
+            "all": {
+                "hosts": {
+                    "localhost": {
+                        "ansible_connection": "local",
+                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                        # The site's own CA (the lab's): the control node's probes and canaries.
+                        "continuity_probe_ca_path": CA_CERT,
+                    }
+                },
+                "children": {
+                    "primary": {"hosts": {"mx1": mail_host("mx1")}},
+                    "secondary": {
+                        "hosts": {
+                            "mx2": mail_host("mx2", secondary_primary_host="mx1.example.test")
+                        }
+                    },
+                    "dns": {"hosts": {"ns1": {}, "ns2": {}}},
+                    "probes": {"hosts": {"localhost": {}}},
+                },
+            }
+        },
+    )
+    dns = lab.dns
+    _write(
+        os.path.join(inventory, "group_vars", "all", "site.yml"),
+        {
+            "continuity_site": "lab",
+            "continuity_domains": list(lab.domains),
+            "continuity_dns": {
+                "server": dns["server"],
+                "port": 53,
+                "protocol": "tcp",
+                "key_name": dns["key_name"],
+                "key_algorithm": dns["key_algorithm"],
+                "key_secret": "{{ vault_continuity_tsig_secret }}",
+                "servers": list(dns["servers"]),
+            },
+            "continuity_client_names": list(lab.vars["continuity_client_names"]),
+            # The lab's TTL, so the zones end as the lab keeps them.
+            "continuity_mx_ttl": lab.vars["continuity_mx_ttl"],
+            "continuity_rto_target": 600,
+            "continuity_canary_user": "canary@example.test",
+            "continuity_canary_password": "{{ vault_continuity_canary_password }}",
+        },
+    )
+    _write(
+        os.path.join(inventory, "group_vars", "all", "mail.yml"),
+        {
+            "mailserver_domains": "{{ continuity_domains }}",
+            "mailserver_doveadm_password": "{{ vault_continuity_doveadm_password }}",
+            "continuity_mail_users": "{{ vault_continuity_mail_users }}",
+            "mailserver_users": "{{ continuity_mail_users }}",
+        },
+    )
+    vault = os.path.join(inventory, "group_vars", "all", "vault.yml")
+    _write(
+        vault,
+        {
+            "vault_continuity_tsig_secret": dns["key_secret"],
+            "vault_continuity_doveadm_password": lab.vars["continuity_doveadm_password"],
+            "vault_continuity_canary_password": lab.users["canary@example.test"],
+            # Hashes only, as in production: the canary cannot come from this list.
+            "vault_continuity_mail_users": [
+                {"name": name, "password_hash": "{SHA512-CRYPT}$6$not-used-by-the-flows"}
+                for name in sorted(lab.users)
+            ],
+        },
+    )
+    secret = os.path.join(folder, "vault-pass")
+    with open(secret, "w", encoding="utf-8") as handle:
+        handle.write("continuity-test-%s\n" % RUN)
+    subprocess.run(
+        ["ansible-vault", "encrypt", "--vault-password-file", secret, vault],
+        cwd=ROOT,
+        env=ansible_env(json_output=False),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    with open(vault, encoding="utf-8") as handle:
+        assert handle.read().startswith("$ANSIBLE_VAULT;"), "the vault file is not encrypted"
+    return inventory, secret
+
+
+def write_unreachable_override(lab, folder, always=False):
+    """A second inventory source: from the moment the zone prefers mx1 again (failback's DNS
+    switch), or always, Ansible can no longer reach mx2 (its container name points nowhere).
+    mx2 keeps running and accepting mail; only the control node loses it, as when its SSH goes
+    down."""
+    path = os.path.join(folder, "mx2-unreachable%s.yml" % ("-always" if always else ""))
+    dig = "lookup('community.general.dig', '%s.', 'qtype=MX', '@%s')" % (
+        lab.domains[0],
+        lab.ip("ns1"),
+    )
+    if always:
+        dig = "'10 mx1.'"
+    _write(
+        path,
+        {
+            "all": {
+                "children": {
+                    "secondary": {
+                        "hosts": {
+                            "mx2": {
+                                "ansible_host": "{{ 'continuity-lab-unreachable-mx2' if %s is "
+                                "search('(^|,)10 mx1[.]') else '%s' }}"
+                                % (dig, lab.container("mx2"))
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    return path
+
+
+def run(playbook, inventories, vault=None, extra_vars=None, timeout=900):
+    argv = ["ansible-playbook", playbook]
+    for inventory in inventories:
+        argv += ["-i", inventory]
+    if vault:
+        argv += ["--vault-password-file", vault]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    proc = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return PlaybookRun(proc)
+
+
+def task_results(result, name_start, host="localhost"):
+    found = []
+    for play in (result.report or {}).get("plays", []):
+        for task in play["tasks"]:
+            if task["task"]["name"].startswith(name_start) and host in task["hosts"]:
+                found.append(task["hosts"][host])
+    return found
+
+
+def preferred(lab, server, domain):
+    answer = lab.exec("sender", "dig +short MX %s @%s" % (domain, lab.ip(server))).stdout
+    records = sorted(
+        (int(line.split()[0]), line.split()[1]) for line in answer.splitlines() if line.strip()
+    )
+    return records[0][1] if records else None
+
+
+def lock_record(lab):
+    return [
+        lab.exec("sender", "dig +short TXT %s @%s" % (LOCK, lab.ip(server))).stdout.strip()
+        for server in ("ns1", "ns2")
+    ]
+
+
+def fence_state(lab):
+    return (
+        lab.exec("mx1", "postconf -h master_service_disable").stdout.strip(),
+        lab.exec("mx1", "test -e /var/lib/continuity-mail/fenced", check=False).returncode == 0,
+    )
+
+
+def smtp_banner(host, timeout=10):
+    """Whether the host's port 25 accepts an SMTP session (a fenced Postfix refuses it)."""
+    try:
+        with smtplib.SMTP(host, 25, local_hostname="tester.example.net", timeout=timeout) as s:
+            return s.noop()[0] == 250
+    except OSError:
+        return False
+
+
+def state_record():
+    with open(STATE_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="module")
+def site(lab, tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("example-shaped"))
+    inventory, vault = write_inventory(lab, folder)
+    data = {
+        "inventory": inventory,
+        "vault": vault,
+        "override": write_unreachable_override(lab, folder),
+        "unreachable": write_unreachable_override(lab, folder, always=True),
+        "steps": [],
+    }
+    yield data
+    # Back to the lab's normal state, whatever step failed: the lab's own failback.
+    if "failed back" not in data["steps"]:
+        back = run("playbooks/failback.yml", [os.path.join(ROOT, "inventories", "lab")])
+        assert back.rc == 0, back.describe()
+    assert all(preferred(lab, "ns1", d) == "mx1.%s." % d for d in lab.domains)
+    assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "relay"
+    assert fence_state(lab) == ("", False)
+    assert lock_record(lab) == ["", ""]
+
+
+def test_failover_with_an_example_shaped_inventory(lab, site):
+    result = run(
+        "playbooks/failover.yml",
+        [site["inventory"]],
+        vault=site["vault"],
+        extra_vars={"force": True, "continuity_run_id": "prodshape-fo-" + RUN},
+    )
+    assert result.rc == 0, result.describe()
+    site["steps"].append("failed over")
+
+    canary = task_results(result, "Send a canary")
+    assert canary and canary[0]["delivered"] is True, canary
+    assert canary[0]["held_by"] == "mx2"
+    # The production path: straight to mx2's MX name, with STARTTLS (certificate verified).
+    assert canary[0]["path"] == "direct"
+    assert canary[0]["smtp"]["host"] == lab.ip("mx2") and canary[0]["smtp"]["tls"] is True
+
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx2.%s." % domain
+    assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "active"
+    assert fence_state(lab) == ("inet", True)
+    state = state_record()
+    assert state["state"] == "failed_over" and state["run_id"] == "prodshape-fo-" + RUN
+    assert lock_record(lab) == ["", ""]
+
+
+def test_mailserver_converge_keeps_the_primary_fenced(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "tests/integration/playbooks/mailserver_converge.yml",
+        [os.path.join(ROOT, "inventories", "lab")],
+    )
+    assert result.rc == 0, result.describe()
+    said = task_results(result, "Say that this server stays fenced", host="mx1")
+    assert said and "FENCED" in said[0]["msg"], said
+    assert fence_state(lab) == ("inet", True)
+    assert not smtp_banner(lab.ip("mx1")), "mx1 accepts SMTP: the converge lifted the fence"
+
+
+def test_failback_refuses_while_the_secondary_is_unreachable(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"], site["unreachable"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb0-" + RUN},
+    )
+    assert result.rc != 0, result.describe()
+    assert any(
+        "the secondary mx2 cannot be reached" in m and "nothing was changed" in m
+        for m in result.messages()
+    ), result.describe()
+    # Nothing changed: DNS still prefers mx2 (which accepts mail), mx1 still fenced, no lock.
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx2.%s." % domain
+    assert smtp_banner(lab.ip("mx2"))
+    assert fence_state(lab) == ("inet", True)
+    assert lock_record(lab) == ["", ""]
+
+
+def test_failback_with_the_secondary_unreachable_releases_the_lock(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"], site["override"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb1-" + RUN},
+    )
+    assert result.rc != 0, result.describe()
+    assert any(
+        "mx2 could not be reached to return it to relay mode" in m for m in result.messages()
+    ), result.describe()
+    assert lock_record(lab) == ["", ""], "the failed failback left its lock behind"
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx1.%s." % domain
+    assert smtp_banner(lab.ip("mx1")), "DNS prefers mx1 but mx1 does not accept SMTP"
+
+
+def test_failback_completes_and_lifts_the_fence(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb2-" + RUN},
+    )
+    assert result.rc == 0, result.describe()
+    site["steps"].append("failed back")
+    canary = task_results(result, "Send a canary")
+    assert canary and canary[0]["delivered"] is True and canary[0]["held_by"] == "mx1", canary
+    assert canary[0]["path"] == "direct" and canary[0]["smtp"]["tls"] is True
+    assert fence_state(lab) == ("", False)
+    assert smtp_banner(lab.ip("mx1"))
+    assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "relay"
+    state = state_record()
+    assert state["state"] == "normal" and state["run_id"] == "prodshape-fb2-" + RUN
+    assert lock_record(lab) == ["", ""]
