@@ -113,3 +113,10 @@ bench-health: host-bench-health venv
 .PHONY: bench-failover
 bench-failover: lab
 	$(VENV)/bin/python bench/failover/run.py
+
+# Mailbox sync benchmark (docs/benchmarks.md): mailbox_sync (proof included) vs mbsync vs a
+# doveadm sync loop, full (100 users x 100 messages) and delta (+10 each), two containers from
+# the lab image (mbsync is installed inside them, not on the host).
+.PHONY: bench-mailbox-sync
+bench-mailbox-sync: images venv
+	$(VENV)/bin/python bench/mailbox_sync/run.py

@@ -24,6 +24,13 @@ description:
     gives exact per-side counts, RV(users[].changed), and RV(users[].in_sync) (both sides
     hold the same messages). If a sync ends with rc 0 but the sets still differ, one more
     full sync (C(-f), state ignored) is made, within O(retries).
+  - Each of these reads is one C(doveadm -f json fetch) per side for all users, both sides at
+    the same time - locally with C(-F) (the users in a private file), on the destination with
+    C(-A) (every user of its userdb, then only the ones synchronised are kept) when
+    O(users=[all]). Named O(users) are read on the destination one request per user,
+    O(parallel) at a time, so a sync of a few users never reads a whole server. A user a
+    batch cannot answer for (a user unknown on one side, a failing batch) is read on its own,
+    which gives the per-user error.
   - O(operation=compare) and check mode only read the message sets; nothing is written on
     either side. This answers "is the delta empty?" (RV(in_sync)).
   - Runs on the mail host and needs only Python's standard library.
@@ -100,7 +107,7 @@ options:
   parallel:
     description:
       - How many C(doveadm) processes run at the same time (bulk groups, per-user syncs and
-        per-user reads of the destination).
+        per-user reads of the destination for named O(users)).
     type: int
     default: 4
   retries:
@@ -436,6 +443,7 @@ def main():
             io_timeout=params["io_timeout"],
             states=states,
             compare_sets=params["compare"],
+            remote_batch=params["users"] == ["all"],
         )
         if module.check_mode or params["operation"] == "compare":
             results = engine.compare(users, check_mode=module.check_mode)

@@ -3,17 +3,22 @@
 """Two Dovecot servers as doveadm sees them, for mailbox_sync unit tests."""
 
 import collections
+import json
 import threading
 
-HEADER = "mailbox\tguid\n"
+
+def rows(messages, user=None):
+    """doveadm -f json fetch 'mailbox guid' rows (with the username key for -A/-F)."""
+    out = []
+    for (mailbox, guid), count in sorted(messages.items()):
+        row = {"username": user} if user else {}
+        row.update({"mailbox": mailbox, "guid": guid})
+        out.extend(dict(row) for _ in range(count))
+    return out
 
 
 def render(messages, user=None):
-    lines = ["username\t" + HEADER if user else HEADER]
-    for (mailbox, guid), count in sorted(messages.items()):
-        prefix = user + "\t" if user else ""
-        lines.extend("%s%s\t%s\n" % (prefix, mailbox, guid) for _ in range(count))
-    return "".join(lines)
+    return json.dumps(rows(messages, user))
 
 
 class FakeDovecot:
@@ -26,6 +31,8 @@ class FakeDovecot:
         self.sync_rcs = collections.defaultdict(list)  # user -> rcs to return, in order
         self.arrivals = collections.defaultdict(list)  # user -> messages arriving during a sync
         self.broken_local = set()  # users whose local fetch fails
+        self.unknown_remote = set()  # users the destination's userdb does not know
+        self.remote_all_fails = False  # the destination cannot iterate its users (-A)
         self.calls = []
         self.lock = threading.Lock()
 
@@ -34,8 +41,10 @@ class FakeDovecot:
             self.calls.append(command)
             return self._answer(command)
 
-    @staticmethod
-    def _who(command):
+    def _who(self, command):
+        if "-A" in command:
+            known = set(self.users) | set(u for u, m in self.remote.items() if m)
+            return sorted(known - self.unknown_remote)
         if "-F" in command:
             with open(command[command.index("-F") + 1], encoding="utf-8") as handle:
                 return [line.strip() for line in handle if line.strip()]
@@ -45,19 +54,25 @@ class FakeDovecot:
         if command[-2:] == ["user", "*"]:
             return 0, "".join(u + "\n" for u in self.users), ""
         users = self._who(command)
+        if "list" in command:
+            assert "-A" in command and "-S" in command
+            return 0, json.dumps([{"username": u, "mailbox": "INBOX"} for u in users]), ""
         if "fetch" in command:
+            assert command[command.index("fetch") - 2 : command.index("fetch")] == ["-f", "json"]
+            if "-A" in command:
+                assert "-S" in command, "only the destination is read with -A"
+                if self.remote_all_fails:
+                    return 75, "", "doveadm: Error: Failed to iterate through some users\n"
+                return 0, json.dumps([r for u in users for r in rows(self.remote[u], u)]), ""
             if "-F" in command:
                 if self.broken_local & set(users):
                     return 75, "", "doveadm(%s): Error: broken\n" % sorted(self.broken_local)[0]
-                out = (
-                    "username\t"
-                    + HEADER
-                    + "".join(render(self.local[u], u).split("\n", 1)[1] for u in users)
-                )
-                return 0, out, ""
+                return 0, json.dumps([r for u in users for r in rows(self.local[u], u)]), ""
             side = self.remote if "-S" in command else self.local
             if side is self.local and users[0] in self.broken_local:
                 return 75, "", "doveadm(%s): Error: broken\n" % users[0]
+            if side is self.remote and users[0] in self.unknown_remote:
+                return 67, "[]", "doveadm(%s): Error: No such user\n" % users[0]
             return 0, render(side[users[0]]), ""
         assert "sync" in command
         worst, errors = 0, []

@@ -4,23 +4,26 @@
 them, and reading their output. The sync logic itself is in dsync.
 
 A user's message set is the multiset of (mailbox name, message GUID): dsync keeps GUIDs, so
-two servers hold the same messages exactly when their sets are equal.
+two servers hold the same messages exactly when their sets are equal. Sets are read with
+`doveadm -f json fetch`: one process for all users on each side (-F locally, -A on the
+destination), one per user only where a batch cannot answer. JSON, because the tab formatter
+relayed from a remote doveadm server (-S) splits values with stray tabs at stream buffer
+boundaries, and JSON also keeps tabs or newlines in mailbox names intact.
 
 Standard library only: this runs on the mail hosts.
 """
 
 import collections
+import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
 import tempfile
 
 FETCH_FIELDS = "mailbox guid"
-# Dovecot message GUIDs are 32 hex digits.
-GUID_LENGTH = 32
-_HEX = re.compile(r"^[0-9a-f]+$")
+# The same in Dovecot 2.3 and 2.4 (-f json, -S host:port, -u/-F/-A).
+FORMAT = ["-f", "json"]
 
 
 class DsyncError(Exception):
@@ -94,43 +97,65 @@ class Doveadm:
             raise DsyncError("listing the local users failed (rc=%s): %s" % (rc, error_text(err)))
         return sorted(set(line.strip() for line in out.splitlines() if line.strip()))
 
-    def fetch_command(self, user, destination=None, users_file=None):
-        """`doveadm fetch` of every message's mailbox and GUID: of one user locally or on the
-        destination, or of every user listed in users_file (locally only: doveadm opens the
-        file on the server that runs the command)."""
-        fetch = ["-f", "tab", "fetch"]
-        who = ["-F", users_file] if users_file else ["-u", user]
-        query = [FETCH_FIELDS, "all"]
+    def read_command(self, words, who, args, destination=None):
+        """A read-only doveadm mail command in JSON (fetch, mailbox list): locally, on the
+        destination's doveadm server (-S), or over SSH. `who` is ["-u", user], ["-F", file]
+        (a file on the host that runs doveadm) or ["-A"] (every user of that host's userdb).
+        Every read command line is built here."""
         if destination is None:
-            return self.base() + fetch + who + query
+            return self.base() + FORMAT + words + who + args
         if destination.transport == "tcp":
             server = ["-S", "%s:%d" % (destination.host, destination.port)]
-            return self.base() + fetch + server + who + query
-        remote = [destination.remote_doveadm] + fetch + who + query
+            return self.base() + FORMAT + words + server + who + args
+        remote = [destination.remote_doveadm] + FORMAT + words + who + args
         # ssh joins its arguments into one remote shell line: quote every word.
         return destination.ssh_command() + [" ".join(shlex.quote(word) for word in remote)]
+
+    def fetch_command(self, who, destination=None):
+        """`doveadm fetch` of every message's mailbox and GUID (see read_command for who)."""
+        return self.read_command(["fetch"], who, [FETCH_FIELDS, "all"], destination)
+
+    def _read(self, command, what):
+        rc, out, err = self.run(command)
+        if rc != 0:
+            raise DsyncError("reading %s failed (rc=%s): %s" % (what, rc, error_text(err)))
+        return out
 
     def message_set(self, user, destination=None):
         """Multiset (Counter) of (mailbox, guid) held by the user on one side."""
         side = "local" if destination is None else destination.describe()
-        rc, out, err = self.run(self.fetch_command(user, destination))
-        if rc != 0:
-            raise DsyncError(
-                "reading %s's messages on %s failed (rc=%s): %s" % (user, side, rc, error_text(err))
-            )
+        out = self._read(
+            self.fetch_command(["-u", user], destination), "%s's messages on %s" % (user, side)
+        )
         return parse_message_set(out)
 
     def local_message_sets(self, users):
         """{user: Counter} for many local users with one doveadm process (users with no mail
         are absent from doveadm's output and get an empty set). Raises DsyncError."""
         with UsersFile(users) as path:
-            rc, out, err = self.run(self.fetch_command(None, users_file=path))
-        if rc != 0:
-            raise DsyncError(
-                "reading the local messages failed (rc=%s): %s" % (rc, error_text(err))
-            )
+            out = self._read(self.fetch_command(["-F", path]), "the local messages")
         sets = parse_message_sets(out)
         return dict((user, sets.get(user, collections.Counter())) for user in users)
+
+    def remote_message_sets(self, users, destination):
+        """{user: Counter} for the given users from one `fetch -A` on the destination (its
+        userdb decides who "all" is; -F would name a file on the destination). Users with no
+        messages there are confirmed by one `mailbox list -A`; users neither lists are left
+        out, for a per-user read to tell why. Raises DsyncError."""
+        side = destination.describe()
+        out = self._read(self.fetch_command(["-A"], destination), "the messages on %s" % side)
+        found = parse_message_sets(out)
+        sets = dict((user, found[user]) for user in users if user in found)
+        if len(sets) < len(users):
+            listed = self._read(
+                self.read_command(["mailbox", "list"], ["-A"], [], destination),
+                "the mailboxes on %s" % side,
+            )
+            known = set(row["username"] for row in parse_rows(listed, ["username"]))
+            for user in users:
+                if user not in sets and user in known:
+                    sets[user] = collections.Counter()
+        return sets
 
     def sync_command(
         self,
@@ -202,61 +227,38 @@ def error_text(text):
     return text if len(text) <= 600 else text[:597] + "..."
 
 
-def _row(line):
-    """(everything before the GUID, GUID) of one fetch output row.
-
-    The GUID is the last column and never contains a tab. Output relayed from a remote
-    doveadm server (-S host:port) can carry a stray tab where a value crossed a stream
-    buffer, splitting a GUID in two ("INBOX\t79c5080ad1\tda096b...\t"): such a row is put
-    back together.
-    """
-    before, sep, guid = line.rstrip("\t").rpartition("\t")
-    if not sep or not guid:
-        raise DsyncError("unexpected doveadm fetch line: %r" % line)
-    if _HEX.match(guid) and len(guid) < GUID_LENGTH:
-        head, split, piece = before.rpartition("\t")
-        if split and _HEX.match(piece) and len(piece) + len(guid) == GUID_LENGTH:
-            before, guid = head, piece + guid
-    return before, guid
-
-
-def _header(lines, expected):
-    header = [name.strip().lower() for name in lines[0].split("\t")]
-    if header[-len(expected) :] != expected:
-        raise DsyncError("unexpected doveadm fetch header: %r" % lines[0])
-    return header
+def parse_rows(output, keys):
+    """The rows of doveadm's JSON output (a list of objects), each checked for `keys`."""
+    if not output.strip():
+        return []
+    try:
+        rows = json.loads(output)
+    except ValueError as exc:
+        raise DsyncError(
+            "unexpected doveadm output (not JSON): %s: %r" % (exc, output[:200])
+        ) from exc
+    if not isinstance(rows, list):
+        raise DsyncError("unexpected doveadm output (not a list): %r" % output[:200])
+    for row in rows:
+        if not isinstance(row, dict) or any(not isinstance(row.get(key), str) for key in keys):
+            raise DsyncError("unexpected doveadm output row: %r" % (row,))
+    return rows
 
 
 def parse_message_sets(output):
-    """Parse multi-user (-F) `doveadm -f tab fetch 'mailbox guid'` output: {user: Counter}."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    if not lines:
-        return {}
-    _header(lines, ["username", "mailbox", "guid"])
+    """Parse multi-user (-F/-A) `doveadm -f json fetch 'mailbox guid'` output: {user: Counter}."""
     sets = collections.defaultdict(collections.Counter)
-    for line in lines[1:]:
-        before, guid = _row(line)
-        user, sep, mailbox = before.partition("\t")
-        if not sep:
-            raise DsyncError("unexpected doveadm fetch line: %r" % line)
-        sets[user][(mailbox, guid)] += 1
+    for row in parse_rows(output, ["username", "mailbox", "guid"]):
+        sets[row["username"]][(row["mailbox"], row["guid"])] += 1
     return dict(sets)
 
 
 def parse_message_set(output):
-    """Parse one user's `doveadm -f tab fetch 'mailbox guid'` output into a Counter of
-    (mailbox, guid). The first line is the header."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    if not lines:
-        return collections.Counter()
-    header = _header(lines, ["mailbox", "guid"])
+    """Parse one user's `doveadm -f json fetch 'mailbox guid'` output into a Counter of
+    (mailbox, guid); duplicates count."""
     messages = collections.Counter()
-    for line in lines[1:]:
-        mailbox, guid = _row(line)
-        if len(header) > 2:
-            # -A or -F output prepends the user name column.
-            mailbox = mailbox.split("\t", len(header) - 2)[-1]
-        messages[(mailbox, guid)] += 1
+    for row in parse_rows(output, ["mailbox", "guid"]):
+        messages[(row["mailbox"], row["guid"])] += 1
     return messages
 
 

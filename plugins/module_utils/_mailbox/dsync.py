@@ -15,7 +15,8 @@ goes in up to two stages:
               retried, and sets that still differ after rc 0 get one full sync (-f).
 
 With comparison on, each user's message set is read on both sides before and after, which
-gives `changed`, the per-side counts and `in_sync`.
+gives `changed`, the per-side counts and `in_sync`. Each read is one doveadm process per side
+for all users (see doveadm), both sides at the same time.
 
 Standard library only: this runs on the mail hosts.
 """
@@ -116,6 +117,7 @@ class MailboxSync:
         io_timeout=120,
         states=None,
         compare_sets=True,
+        remote_batch=False,
     ):
         self.doveadm = doveadm
         self.destination = destination
@@ -125,6 +127,8 @@ class MailboxSync:
         self.io_timeout = io_timeout
         self.states = states
         self.compare_sets = compare_sets
+        # Read the destination's sets with one `fetch -A` (its whole userdb): for users=all.
+        self.remote_batch = remote_batch
         # doveadm -F reads the user list locally, which the SSH command line (one user) cannot.
         self.bulk = states is None and destination.transport == "tcp"
 
@@ -140,16 +144,34 @@ class MailboxSync:
 
     def read_sets(self, users, results, when):
         """{user: (local set, remote set)} for the users both sides could be read for; the
-        others are marked failed in results."""
-        try:
-            local = self.doveadm.local_message_sets(users)
-        except DsyncError:
-            local = {}  # one bad user spoils a batch: read one by one to find out who
+        others are marked failed in results. Each side is read in one batch (both at the same
+        time); a user a batch could not answer for is read on its own."""
+
+        def local_batch():
+            return self.doveadm.local_message_sets(users)
+
+        def remote_batch():
+            if not self.remote_batch:
+                return {}
+            return self.doveadm.remote_message_sets(users, self.destination)
+
+        def batch(read):
+            try:
+                return read()
+            except DsyncError:
+                return {}  # one bad user spoils a batch: read one by one to find out who
+
+        local, remote = self._map(batch, [local_batch, remote_batch])
 
         def read(user):
             try:
                 mine = local[user] if user in local else self.doveadm.message_set(user)
-                return user, (mine, self.doveadm.message_set(user, self.destination)), None
+                theirs = (
+                    remote[user]
+                    if user in remote
+                    else self.doveadm.message_set(user, self.destination)
+                )
+                return user, (mine, theirs), None
             except DsyncError as exc:
                 return user, None, str(exc)
 

@@ -3,60 +3,74 @@
 """_mailbox.doveadm: destinations, command lines, output parsing, the private password file."""
 
 import collections
+import json
 import os
 import stat
 
 import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._mailbox import doveadm
-from dovecot_fake import HEADER, FakeDovecot
+from dovecot_fake import FakeDovecot
 
 USER = "alice@example.test"
 M1, M2, M3 = ("INBOX", "g1"), ("INBOX", "g2"), ("Sent", "g3")
 
 
 def test_parse_message_set_counts_duplicates_and_keeps_tabs_in_names():
-    out = HEADER + "INBOX\tg1\nINBOX\tg1\nWeird\tname\tg2\n"
+    out = json.dumps(
+        [
+            {"mailbox": "INBOX", "guid": "g1"},
+            {"mailbox": "INBOX", "guid": "g1"},
+            {"mailbox": "Weird\tname\n2", "guid": "g2"},
+        ]
+    )
     assert doveadm.parse_message_set(out) == collections.Counter(
-        {("INBOX", "g1"): 2, ("Weird\tname", "g2"): 1}
+        {("INBOX", "g1"): 2, ("Weird\tname\n2", "g2"): 1}
     )
     assert doveadm.parse_message_set("") == collections.Counter()
-    assert doveadm.parse_message_set(HEADER) == collections.Counter()
+    assert doveadm.parse_message_set("[]") == collections.Counter()
 
 
-def test_parse_message_set_drops_the_user_column_of_multi_user_output():
-    out = "username\tmailbox\tguid\nalice@example.test\tINBOX\tg1\n"
+def test_parse_message_set_ignores_the_user_key_of_multi_user_output():
+    out = '[{"username": "alice@example.test", "mailbox": "INBOX", "guid": "g1"}]'
     assert doveadm.parse_message_set(out) == collections.Counter({("INBOX", "g1"): 1})
 
 
 @pytest.mark.parametrize(
-    "bad", ["uid\tflags\n1\t\\Seen\n", HEADER + "INBOX\n", HEADER + "INBOX\t\n"]
+    "bad",
+    [
+        "mailbox\tguid\nINBOX\tg1\n",  # the tab formatter, not JSON
+        '[{"mailbox": "INBOX"}]',
+        '[{"mailbox": "INBOX", "guid": null}]',
+        '{"mailbox": "INBOX", "guid": "g1"}',
+        '[["INBOX", "g1"]]',
+        '[{"mailbox": "INBOX", "guid": "g1"}',  # cut short
+    ],
 )
 def test_parse_message_set_rejects_what_it_does_not_understand(bad):
     with pytest.raises(doveadm.DsyncError):
         doveadm.parse_message_set(bad)
 
 
-def test_parse_message_sets_groups_by_user_and_rejoins_split_guids():
-    out = (
-        "Username\tmailbox\tguid\n"
-        "a@x\tINBOX\t59c5121b15cf096b9f2600006f0f2a94\n"
-        "a@x\tINBOX\t79c5080ad1\tda096b30d200006f0f2a94\t\n"
-        "b@x\tSent Items\tg9\n"
+def test_parse_message_sets_groups_by_user_and_counts_duplicates():
+    out = json.dumps(
+        [
+            {"username": "a@x", "mailbox": "INBOX", "guid": "59c5121b15cf096b9f2600006f0f2a94"},
+            {"username": "a@x", "mailbox": "INBOX", "guid": "59c5121b15cf096b9f2600006f0f2a94"},
+            {"username": "b@x", "mailbox": "Sent Items", "guid": "g9"},
+            {"username": "a@x", "mailbox": "Sent Items", "guid": "g9"},
+        ]
     )
-    sets = doveadm.parse_message_sets(out)
-    assert sets == {
+    assert doveadm.parse_message_sets(out) == {
         "a@x": collections.Counter(
-            {
-                ("INBOX", "59c5121b15cf096b9f2600006f0f2a94"): 1,
-                ("INBOX", "79c5080ad1da096b30d200006f0f2a94"): 1,
-            }
+            {("INBOX", "59c5121b15cf096b9f2600006f0f2a94"): 2, ("Sent Items", "g9"): 1}
         ),
         "b@x": collections.Counter({("Sent Items", "g9"): 1}),
     }
     assert doveadm.parse_message_sets("") == {}
+    assert doveadm.parse_message_sets("[]") == {}
     with pytest.raises(doveadm.DsyncError):
-        doveadm.parse_message_sets(HEADER + "INBOX\tg1\n")
+        doveadm.parse_message_sets('[{"mailbox": "INBOX", "guid": "g1"}]')  # no username
 
 
 def test_compare_is_a_multiset_difference():
@@ -100,25 +114,39 @@ def test_destinations_and_command_lines():
         doveadm.Destination("tcp", "")
 
     tool = doveadm.Doveadm("doveadm", config_path="/tmp/c.conf")
-    assert tool.fetch_command(USER) == [
+    assert tool.fetch_command(["-u", USER]) == [
         "doveadm",
         "-c",
         "/tmp/c.conf",
         "-f",
-        "tab",
+        "json",
         "fetch",
         "-u",
         USER,
         "mailbox guid",
         "all",
     ]
-    assert tool.fetch_command(USER, tcp)[6:8] == ["-S", "mx1.example.test:12345"]
-    assert tool.fetch_command(None, users_file="/tmp/u")[6:8] == ["-F", "/tmp/u"]
-    remote = tool.fetch_command("o'brien@example.test", ssh)
+    assert tool.fetch_command(["-A"], tcp)[5:9] == ["fetch", "-S", "mx1.example.test:12345", "-A"]
+    assert tool.fetch_command(["-F", "/tmp/u"])[5:8] == ["fetch", "-F", "/tmp/u"]
+    assert tool.read_command(["mailbox", "list"], ["-A"], [], tcp) == [
+        "doveadm",
+        "-c",
+        "/tmp/c.conf",
+        "-f",
+        "json",
+        "mailbox",
+        "list",
+        "-S",
+        "mx1.example.test:12345",
+        "-A",
+    ]
+    remote = tool.fetch_command(["-u", "o'brien@example.test"], ssh)
     assert (
         remote[-1]
-        == "/usr/bin/doveadm -f tab fetch -u 'o'\"'\"'brien@example.test' 'mailbox guid' all"
+        == "/usr/bin/doveadm -f json fetch -u 'o'\"'\"'brien@example.test' 'mailbox guid' all"
     )
+    everyone = "/usr/bin/doveadm -f json fetch -A 'mailbox guid' all"
+    assert tool.fetch_command(["-A"], ssh)[-1] == everyone
     assert tool.sync_command(tcp, 30, 90, user=USER, state="S1", full=True) == [
         "doveadm",
         "-c",
@@ -191,16 +219,22 @@ def test_run_command_reports_timeouts_and_missing_binaries():
     assert rc is None and "cannot run" in err
 
 
-# doveadm output relayed by a remote doveadm server can split a value with a stray tab.
-def test_stray_tab_inside_a_guid_is_rejoined():
-    output = (
-        "mailbox\tguid\n"
-        "INBOX\t59c5121b15cf096b9f2600006f0f2a94\n"
-        "INBOX\t79c5080ad1\tda096b30d200006f0f2a94\t\n"
-        "Sent Items\t59c5121b15cf096b9f2600006f0f2a95\n"
+def test_remote_message_sets_in_one_request_and_users_without_mail():
+    fake = FakeDovecot(
+        remote={USER: collections.Counter({M1: 2})}, users=[USER, "bob@example.test"]
     )
-    messages = doveadm.parse_message_set(output)
-    assert messages[("INBOX", "79c5080ad1da096b30d200006f0f2a94")] == 1
-    assert messages[("INBOX", "59c5121b15cf096b9f2600006f0f2a94")] == 1
-    assert messages[("Sent Items", "59c5121b15cf096b9f2600006f0f2a95")] == 1
-    assert sum(messages.values()) == 3
+    tcp = doveadm.Destination("tcp", "mx1.example.test")
+    tool = doveadm.Doveadm("doveadm", runner=fake)
+    sets = tool.remote_message_sets([USER, "bob@example.test"], tcp)
+    assert sets == {USER: collections.Counter({M1: 2}), "bob@example.test": collections.Counter()}
+    # bob has no mail there: one more request (mailbox list) confirms he exists
+    assert [c[3] for c in fake.calls] == ["fetch", "mailbox"]
+    fake.calls.clear()
+    assert tool.remote_message_sets([USER], tcp) == {USER: collections.Counter({M1: 2})}
+    assert len(fake.calls) == 1
+    fake.unknown_remote.add("bob@example.test")
+    sets = tool.remote_message_sets([USER, "bob@example.test"], tcp)
+    assert sets == {USER: collections.Counter({M1: 2})}, "unknown there: left to a per-user read"
+    fake.remote_all_fails = True
+    with pytest.raises(doveadm.DsyncError, match=r"reading the messages on tcp:mx1\.example\.test"):
+        tool.remote_message_sets([USER], tcp)

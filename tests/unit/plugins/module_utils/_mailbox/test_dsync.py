@@ -71,13 +71,65 @@ def test_groups_follow_parallel_and_results_keep_the_users_order():
     assert len(fake.syncs()) == 3
 
 
-def test_local_reads_are_batched_remote_reads_per_user():
+def test_named_users_local_reads_batched_remote_reads_per_user():
     users = ["u%d@x" % n for n in range(5)]
     fake = FakeDovecot(users=users)
     engine(fake, parallel=2).sync(users)
     fetches = [c for c in fake.calls if "fetch" in c]
     assert len([c for c in fetches if "-F" in c]) == 2  # before and after
     assert len([c for c in fetches if "-S" in c]) == 2 * len(users)
+
+
+def test_for_all_users_each_side_is_read_in_one_request():
+    users = ["u%d@x" % n for n in range(5)]
+    fake = FakeDovecot(users=users)
+    for n, user in enumerate(users):
+        fake.remote[user][("INBOX", "r%d" % n)] = 1
+        fake.local[user][("INBOX", "l%d" % n)] = 1
+    result = engine(fake, parallel=2, remote_batch=True).sync(users)
+    fetches = [c for c in fake.calls if "fetch" in c]
+    assert len([c for c in fetches if "-F" in c]) == 2  # local: before and after
+    assert len([c for c in fetches if "-A" in c]) == 2  # destination: before and after
+    assert len(fetches) == 4, "no per-user reads"
+    for entry in result:
+        assert entry["in_sync"] is True and entry["changed"] is True
+        assert entry["messages"] == {
+            "local": {"before": 1, "after": 2},
+            "remote": {"before": 1, "after": 2},
+        }
+
+
+def test_a_user_the_destination_batch_misses_is_read_on_its_own():
+    fake = FakeDovecot(**sets(local={M1: 1}), users=[USER, BOB])
+    fake.unknown_remote.add(BOB)
+    alice, bob = engine(fake, remote_batch=True).compare([USER, BOB])
+    assert alice["in_sync"] is False and alice["missing_on_remote"] == 1
+    assert bob["failed"] is True and "No such user" in bob["error"]
+    own = [c for c in fake.calls if "fetch" in c and "-u" in c]
+    assert [c[c.index("-u") + 1] for c in own] == [BOB]
+
+
+def test_a_failing_destination_batch_falls_back_to_per_user_reads():
+    fake = FakeDovecot(**sets(local={M1: 1}, remote={M2: 1}), users=[USER, BOB])
+    fake.remote_all_fails = True
+    alice, bob = engine(fake, remote_batch=True).compare([USER, BOB])
+    assert alice["missing_on_local"] == 1 and alice["missing_on_remote"] == 1
+    assert bob["in_sync"] is True and not bob["failed"]
+    assert len([c for c in fake.calls if "-S" in c and "-u" in c]) == 2
+
+
+def test_both_sides_are_read_at_the_same_time():
+    barrier = threading.Barrier(2, timeout=5)
+    fake = FakeDovecot()
+
+    def runner(command, timeout):
+        if "fetch" in command and ("-A" in command or "-F" in command):
+            barrier.wait()  # only passes when the local and the remote batch run together
+        return fake(command, timeout)
+
+    tool = doveadm.Doveadm("doveadm", runner=runner)
+    (result,) = dsync.MailboxSync(tool, TCP, parallel=2, remote_batch=True).compare([USER])
+    assert result["in_sync"] is True
 
 
 def test_a_sync_with_nothing_to_do_is_not_a_change():
@@ -177,7 +229,7 @@ def test_over_ssh_every_user_has_its_own_runs():
 
     def runner(command, timeout):
         if command[0] == "ssh":  # the remote fetch: answered from the fake's remote side
-            return fake(["doveadm", "fetch", "-S", "x", "-u", USER], timeout)
+            return fake(["doveadm", "-f", "json", "fetch", "-S", "x", "-u", USER], timeout)
         return fake(command, timeout)
 
     (result,) = dsync.MailboxSync(doveadm.Doveadm("doveadm", runner=runner), ssh).sync([USER])
