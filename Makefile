@@ -21,6 +21,7 @@ help:
 	@echo "make lab       build the lab image and converge the lab containers"
 	@echo "make lab-down  remove every lab container, network and volume"
 	@echo "make docs      build the collection docsite into docs/build/"
+	@echo "make bench     run every benchmark and rewrite docs/benchmarks.md with plots"
 
 venv: host-venv $(VENV)/.installed
 
@@ -95,6 +96,13 @@ docs: venv
 
 clean: lab-down
 	rm -rf tests/output .pytest_cache
+
+# Every benchmark (DNS, health, failover RTO, mailbox sync), then the generated part of
+# docs/benchmarks.md (machine facts, commands, medians, ratios) and the plots in
+# docs/benchmarks/. About 30 minutes; `bench/run_all.py --only dns` for one.
+.PHONY: bench
+bench: host-bench-dns host-bench-health lab
+	$(VENV)/bin/python bench/run_all.py
 
 # DNS engine benchmark (docs/benchmarks.md): mx_switch vs community.general.nsupdate vs the
 # nsupdate CLI on 10/100/1000 zones of a dedicated BIND container (needs bind9-dnsutils).
