@@ -76,3 +76,21 @@ def test_only_the_generated_part_is_replaced(tmp_path):
     text = doc.read_text()
     assert text.count(run_all.START) == 1 and "run 2" in text and "run 1" not in text
     assert text.startswith("# Benchmarks\n\nHand-written analysis.\n")
+
+
+def test_every_benchmark_script_starts():
+    """A smoke that costs nothing: every script make bench runs imports and parses its options
+    (a tiny real run needs the lab or a dedicated container: `bench/run_all.py --smoke`)."""
+    import subprocess
+    import sys
+
+    for bench in run_all.BENCHES:
+        script = ROOT / bench["command"][1]
+        proc = subprocess.run(
+            [sys.executable, str(script), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0 and "usage" in proc.stdout, script
