@@ -6,6 +6,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := ansible-playbook
+# Debian release of the lab (make lab / drill / test): bookworm (Postfix 3.7, Dovecot 2.3),
+# trixie (Postfix 3.10, Dovecot 2.4) or mixed (primary on bookworm, secondary on trixie).
+LAB_RELEASE ?= bookworm
+export LAB_RELEASE
 
 .PHONY: help venv images lab lab-down drill smoke test lint unit molecule integration build clean outage restore
 
@@ -19,6 +23,7 @@ help:
 	@echo "make smoke     non-disruptive drill (preflight, health, canary, recipient drift)"
 	@echo "make test      lint, unit tests, Molecule scenarios and integration tests"
 	@echo "make lab       build the lab image and converge the lab containers"
+	@echo "               (LAB_RELEASE=bookworm|trixie|mixed for drill, lab and test; default bookworm)"
 	@echo "make lab-down  remove every lab container, network and volume"
 	@echo "make docs      build the collection docsite into docs/build/"
 	@echo "make bench     run every benchmark and rewrite docs/benchmarks.md with plots"

@@ -3,6 +3,8 @@ LAB_LABEL=continuity.mail.lab
 LAB_IMAGE_NAME=continuity-lab
 LAB_NETWORK=continuity-lab
 LAB_PREFIX=continuity-lab-
+# The release the lab runs when LAB_RELEASE is not set: also the image continuity-lab:latest.
+LAB_DEFAULT_RELEASE=bookworm
 
 lab_die() {
   echo "lab: $*" >&2
@@ -26,11 +28,24 @@ lab_require_docker() {
   lab_die "Docker Engine is not reachable ('docker info' failed): start it and retry"
 }
 
-# The image tag is a hash of every file in lab/ (the recipe), so any change rebuilds.
+# LAB_RELEASE: bookworm (Dovecot 2.3), trixie (Dovecot 2.4) or mixed (primary bookworm,
+# secondary trixie: a site halfway through its upgrade). Prints the Debian releases it needs.
+lab_releases() {
+  case "${1:-${LAB_RELEASE:-$LAB_DEFAULT_RELEASE}}" in
+    bookworm) echo bookworm ;;
+    trixie) echo trixie ;;
+    mixed) echo bookworm trixie ;;
+    *) lab_die "LAB_RELEASE must be bookworm, trixie or mixed (got '${1:-$LAB_RELEASE}')" ;;
+  esac
+}
+
+# The image tag names the Debian release and a hash of every file in lab/ (the recipe), so
+# any change rebuilds: continuity-lab:<release>-<hash>. continuity-lab:<release> follows the
+# newest build of each release, continuity-lab:latest the default release's.
 lab_image() {
-  local dir hash
+  local release=$1 dir hash
   dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-  hash=$(cd "$dir" && find . -type f ! -name '*.pyc' ! -path './__pycache__/*' -print0 | LC_ALL=C sort -z \
-    | xargs -0 sha256sum | sha256sum | cut -c1-12)
-  echo "$LAB_IMAGE_NAME:$hash"
+  hash=$( (echo "release=$release"; cd "$dir" && find . -type f ! -name '*.pyc' ! -path './__pycache__/*' -print0 \
+    | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-12)
+  echo "$LAB_IMAGE_NAME:$release-$hash"
 }
