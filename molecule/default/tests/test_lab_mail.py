@@ -65,6 +65,37 @@ def test_listeners(host):
         assert host.socket(socket).is_listening, socket
 
 
+# Settings Dovecot 2.4 no longer accepts (renamed or restructured in 2.4).
+DOVECOT_23_ONLY = (
+    "mail_location",
+    "ssl_cert ",
+    "ssl_key ",
+    "disable_plaintext_auth",
+    "default_fields",
+    "args ",
+    "plugin {",
+)
+
+
+@pytest.mark.parametrize("name", ["mx1", "mx2"])
+def test_dovecot_configuration_matches_the_installed_generation(lab, name):
+    version = lab.exec(name, "dovecot --version").stdout.split()[0]
+    settings = [
+        line.strip()
+        for line in lab.exec(name, "doveconf -n").stdout.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    if tuple(int(part) for part in version.split("-")[0].split(".")[:2]) >= (2, 4):
+        assert settings[0].startswith("dovecot_config_version = 2.4."), settings[:3]
+        assert any(line.startswith("dovecot_storage_version = 2.4.") for line in settings)
+        leftovers = [line for line in settings if line.startswith(DOVECOT_23_ONLY)]
+        assert leftovers == [], "2.3-only settings on Dovecot %s: %s" % (version, leftovers)
+        assert "passdb passwd-file {" in settings
+    else:
+        assert any(line.startswith("mail_location = sdbox:") for line in settings)
+        assert not any(line.startswith("dovecot_config_version") for line in settings)
+
+
 def test_secondary_is_in_relay_mode(lab):
     assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "relay"
     relay_domains = lab.exec("mx2", "postconf -h relay_domains").stdout.split()
