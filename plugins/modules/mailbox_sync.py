@@ -54,9 +54,10 @@ options:
     required: true
   transport:
     description:
-      - V(tcp) connects to the destination's doveadm TCP listener (C(tcp:host:port)); both
-        servers must share the doveadm password. The doveadm protocol is not encrypted - use
-        it on a private network or a VPN.
+      - V(tcp) connects to the destination's doveadm TCP listener (C(tcps:host:port) with
+        O(tls), the default, or C(tcp:host:port)); both servers must share the doveadm
+        password. Without O(tls) the doveadm protocol, mail and password included, is not
+        encrypted.
       - V(ssh) runs C(doveadm dsync-server) on the destination through C(ssh) (key
         authentication, C(BatchMode=yes)); the remote login must be allowed to read and write
         every user's mail (usually root).
@@ -68,6 +69,24 @@ options:
       - Port of the doveadm listener (V(tcp), default V(12345)) or of the SSH server
         (V(ssh), default V(22)).
     type: int
+  tls:
+    description:
+      - With O(transport=tcp), speak doveadm inside TLS (C(tcps:), C(doveadm_ssl=ssl)); the
+        destination's listener must serve TLS (the mailserver role's
+        C(mailserver_doveadm_tls), on by default).
+      - The certificate must chain to O(ca_file) and name O(destination), so O(destination)
+        must be the server's host name as in its certificate, not an address.
+      - Before anything is synchronised the module makes one TLS handshake with the
+        destination; a certificate that is not trusted or does not name the destination
+        fails the task with the certificate problem, and nothing is synchronised.
+    type: bool
+    default: true
+  ca_file:
+    description:
+      - CA certificate(s) the destination's certificate must chain to (O(tls)).
+      - When omitted, the local Dovecot's C(ssl_client_ca_file) is used (the mailserver role
+        sets it to C(mailserver_tls_ca)), else the system trust store.
+    type: path
   doveadm_password:
     description:
       - Shared secret of the doveadm TCP listener on the destination.
@@ -175,7 +194,8 @@ notes:
     removed with the replicator in 2.4) and does not need the replicator. In 2.4 the
     mailbox format is set with C(mail_driver)/C(mail_path) instead of C(mail_location); keep
     a format with permanent GUIDs (sdbox, mdbox).
-  - Tested against Dovecot 2.3.19 (Debian bookworm) with sdbox mailboxes.
+  - Tested against Dovecot 2.3.19 (Debian bookworm) and 2.4.1 (Debian trixie) with sdbox
+    mailboxes, in both directions between them, over C(tcps) with the site's CA.
   - "What RV(users[].changed) means: the user's message set (mailbox + GUID of every message)
     differs, on either side, between before and after the sync - the sync copied or removed
     messages, or mail arrived meanwhile. Flag-only changes are synchronised but not counted.
@@ -189,10 +209,16 @@ seealso:
 EXAMPLES = r"""
 - name: Copy everything the secondary received back to the primary (both directions merge)
   continuity.mail.mailbox_sync:
-    destination: "{{ hostvars['mx1'].lab_ip }}"
+    destination: mx1.example.com
     doveadm_password: "{{ continuity_doveadm_password }}"
+    ca_file: /etc/ssl/continuity/ca.crt
     parallel: 8
   register: sync
+
+- name: Without TLS, by address (a private network only)
+  continuity.mail.mailbox_sync:
+    destination: 192.0.2.20
+    tls: false
 
 - name: Sync until both sides hold the same messages
   continuity.mail.mailbox_sync:
@@ -223,7 +249,7 @@ destination:
   description: The destination as used (without secrets).
   returned: always
   type: str
-  sample: tcp:172.30.53.20:12345
+  sample: tcps:mx1.example.test:12345
 in_sync:
   description:
     - V(true) when every user's message set is identical on both sides after the run (before
@@ -320,6 +346,10 @@ from ansible_collections.continuity.mail.plugins.module_utils._mailbox.dsync imp
     StateStore,
     summarise,
 )
+from ansible_collections.continuity.mail.plugins.module_utils._mailbox.tls import (
+    check_certificate,
+    is_address,
+)
 
 
 def validate(module):
@@ -343,6 +373,13 @@ def validate(module):
         module.fail_json(msg="ssh_user and ssh_options apply only to transport=ssh")
     if params["transport"] == "ssh" and params["doveadm_password"]:
         module.fail_json(msg="doveadm_password applies only to transport=tcp")
+    if params["transport"] == "tcp" and params["tls"] and is_address(params["destination"]):
+        module.fail_json(
+            msg="tls=true verifies the certificate's name: give the destination's host name "
+            "as in its certificate, not the address %s (or tls=false)" % params["destination"]
+        )
+    if params["ca_file"] and not os.path.isfile(params["ca_file"]):
+        module.fail_json(msg="ca_file %s does not exist" % params["ca_file"])
 
 
 def dovecot_tool(module, name, doveadm_bin):
@@ -356,6 +393,18 @@ def local_password_set(module, doveadm_bin):
         return True  # cannot tell; doveadm itself will report a failed authentication
     rc, out, dummy = module.run_command([doveconf, "-h", "doveadm_password"])
     return rc == 0 and out.strip() != ""
+
+
+def local_client_ca(module, doveadm_bin):
+    """The CA file the local doveadm verifies servers with (2.4 keeps it in ssl_client {})."""
+    doveconf = dovecot_tool(module, "doveconf", doveadm_bin)
+    if not doveconf:
+        return None
+    for name in ("ssl_client/ssl_client_ca_file", "ssl_client_ca_file"):
+        rc, out, dummy = module.run_command([doveconf, "-h", name])
+        if rc == 0 and out.strip():
+            return out.strip()
+    return None
 
 
 def dovecot_version(module, doveadm_bin):
@@ -372,6 +421,8 @@ def main():
             destination=dict(type="str", required=True),
             transport=dict(type="str", choices=["tcp", "ssh"], default="tcp"),
             port=dict(type="int"),
+            tls=dict(type="bool", default=True),
+            ca_file=dict(type="path"),
             doveadm_password=dict(type="str", no_log=True),
             ssh_user=dict(type="str"),
             ssh_options=dict(type="list", elements="str", default=[]),
@@ -402,7 +453,21 @@ def main():
         ssh_user=params["ssh_user"],
         ssh_options=params["ssh_options"],
         remote_doveadm=params["remote_doveadm"],
+        tls=params["tls"],
     )
+    settings = {}
+    if destination.tls:
+        settings["doveadm_ssl"] = "ssl"
+        if params["ca_file"]:
+            settings["ssl_client_ca_file"] = params["ca_file"]
+        ca_file = params["ca_file"] or local_client_ca(module, doveadm_bin)
+        problem = check_certificate(destination.host, destination.port, ca_file)
+        if problem:
+            module.fail_json(
+                msg="TLS check of %s failed, nothing was synchronised: %s"
+                % (destination.describe(), problem),
+                destination=destination.describe(),
+            )
     if params["transport"] == "ssh" and not module.get_bin_path("ssh"):
         module.fail_json(msg="transport=ssh needs the ssh client on %s" % destination.host)
     if (
@@ -423,7 +488,9 @@ def main():
             config_dir, config_path = password_config(
                 params["doveadm_password"], params["dovecot_config"]
             )
-        doveadm = Doveadm(doveadm_bin, config_path=config_path, timeout=params["timeout"])
+        doveadm = Doveadm(
+            doveadm_bin, config_path=config_path, timeout=params["timeout"], settings=settings
+        )
         if params["users"] == ["all"]:
             try:
                 users = doveadm.list_users()

@@ -34,7 +34,14 @@ class Destination:
     """Where the other Dovecot is and how doveadm reaches it."""
 
     def __init__(
-        self, transport, host, port=None, ssh_user=None, ssh_options=None, remote_doveadm="doveadm"
+        self,
+        transport,
+        host,
+        port=None,
+        ssh_user=None,
+        ssh_options=None,
+        remote_doveadm="doveadm",
+        tls=False,
     ):
         if transport not in ("tcp", "ssh"):
             raise ValueError("transport must be tcp or ssh, not %r" % (transport,))
@@ -46,11 +53,14 @@ class Destination:
         self.ssh_user = ssh_user
         self.ssh_options = list(ssh_options or [])
         self.remote_doveadm = remote_doveadm
+        # doveadm TCP inside TLS (tcps:, doveadm_ssl=ssl): the certificate is verified
+        # against the CA (ssl_client_ca_file) and the name in host.
+        self.tls = bool(tls) and transport == "tcp"
 
     def describe(self):
         """A printable name for results and messages (never carries a secret)."""
         if self.transport == "tcp":
-            return "tcp:%s:%d" % (self.host, self.port)
+            return "%s:%s:%d" % ("tcps" if self.tls else "tcp", self.host, self.port)
         login = "%s@" % self.ssh_user if self.ssh_user else ""
         return "ssh:%s%s:%d" % (login, self.host, self.port)
 
@@ -66,7 +76,7 @@ class Destination:
     def sync_target(self, user=None):
         """The destination arguments of `doveadm sync` (user: only needed over SSH)."""
         if self.transport == "tcp":
-            return ["tcp:%s:%d" % (self.host, self.port)]
+            return [self.describe()]
         # A full command line as destination: doveadm runs it and speaks dsync over its
         # stdin/stdout. No -U (replicator notification; gone in Dovecot 2.4).
         return self.ssh_command() + [self.remote_doveadm, "dsync-server", "-u", user]
@@ -75,16 +85,22 @@ class Destination:
 class Doveadm:
     """Builds and runs doveadm command lines on the local host."""
 
-    def __init__(self, doveadm="doveadm", config_path=None, timeout=600, runner=None):
+    def __init__(
+        self, doveadm="doveadm", config_path=None, timeout=600, runner=None, settings=None
+    ):
         self.doveadm = doveadm
         self.config_path = config_path
         self.timeout = timeout
         self.runner = runner or run_command
+        # Settings given to every doveadm run (-o name=value), e.g. the TLS client settings.
+        self.settings = dict(settings or {})
 
     def base(self):
         command = [self.doveadm]
         if self.config_path:
             command.extend(["-c", self.config_path])
+        for name in sorted(self.settings):
+            command.extend(["-o", "%s=%s" % (name, self.settings[name])])
         return command
 
     def run(self, command):

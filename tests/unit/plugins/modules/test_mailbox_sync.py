@@ -51,7 +51,12 @@ def run(capsys, args):
 
 
 def base(dovecot, **extra):
-    args = {"destination": "192.0.2.20", "users": [USER], "state_dir": dovecot.state_dir}
+    args = {
+        "destination": "192.0.2.20",
+        "tls": False,
+        "users": [USER],
+        "state_dir": dovecot.state_dir,
+    }
     args.update(extra)
     return args
 
@@ -76,6 +81,58 @@ def test_bad_input_fails_before_any_doveadm_run(capsys, dovecot, extra, message)
     code, out = run(capsys, base(dovecot, **extra))
     assert code == 1 and message in out["msg"]
     assert dovecot.calls == []
+
+
+def test_tls_needs_the_destination_name_not_its_address(capsys, dovecot):
+    code, out = run(capsys, base(dovecot, tls=True))
+    assert code == 1 and "not the address 192.0.2.20" in out["msg"]
+    assert dovecot.calls == []
+
+
+def test_tls_certificate_problem_fails_before_anything_is_synced(
+    capsys, dovecot, monkeypatch, tmp_path
+):
+    ca = str(tmp_path / "ca.crt")
+    open(ca, "w", encoding="utf-8").close()
+    seen = []
+
+    def refuse(host, port, ca_file=None, timeout=10.0):
+        seen.append((host, port, ca_file))
+        return "the certificate of %s:%d is not trusted: unable to get local issuer" % (host, port)
+
+    monkeypatch.setattr(mailbox_sync, "check_certificate", refuse)
+    code, out = run(
+        capsys,
+        base(dovecot, destination="mx1.example.test", tls=True, ca_file=ca),
+    )
+    assert code == 1
+    assert out["msg"].startswith("TLS check of tcps:mx1.example.test:12345 failed")
+    assert "nothing was synchronised" in out["msg"] and "not trusted" in out["msg"]
+    assert seen == [("mx1.example.test", 12345, ca)]
+    assert dovecot.calls == []
+
+
+def test_tls_runs_every_doveadm_with_tcps_and_the_client_settings(
+    capsys, dovecot, monkeypatch, tmp_path
+):
+    ca = str(tmp_path / "ca.crt")
+    open(ca, "w", encoding="utf-8").close()
+    monkeypatch.setattr(mailbox_sync, "check_certificate", lambda *args, **kwargs: None)
+    code, out = run(
+        capsys,
+        base(dovecot, destination="mx1.example.test", tls=True, ca_file=ca),
+    )
+    assert code == 0, out
+    assert out["destination"] == "tcps:mx1.example.test:12345"
+    assert dovecot.calls
+    for call in dovecot.calls:
+        assert "doveadm_ssl=ssl" in call and "ssl_client_ca_file=%s" % ca in call, call
+    assert all("tcps:mx1.example.test:12345" in call for call in dovecot.syncs())
+
+
+def test_ca_file_must_exist(capsys, dovecot):
+    code, out = run(capsys, base(dovecot, ca_file="/nonexistent/ca.crt"))
+    assert code == 1 and "ca_file /nonexistent/ca.crt does not exist" in out["msg"]
 
 
 def test_no_password_anywhere_is_refused(capsys, dovecot):
