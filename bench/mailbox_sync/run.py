@@ -306,7 +306,8 @@ def ansible(module, args, env=None):
 
 
 # The doveadm password comes from a's own Dovecot configuration, as on a site.
-MODULE_ARGS = {"destination": IPS[B], "users": ["all"]}
+# The benchmark servers run dovecot_minimal: plain doveadm TCP, by address (no certificates).
+MODULE_ARGS = {"destination": IPS[B], "tls": False, "users": ["all"]}
 
 
 def module_payload():
