@@ -63,7 +63,9 @@ BENCHES = [
         "title": "Mailbox sync",
         "command": [PYTHON, "bench/mailbox_sync/run.py"],
         "results": "reports/bench-mailbox-sync.json",
-        "smoke": ["--sizes", "2x2", "--repeat", "1"],
+        # One size a run: run_all runs it per size and keeps each run's results.
+        "sizes": [["--users", "25"], ["--users", "50"], ["--users", "100"]],
+        "smoke": ["--users", "2", "--messages", "2", "--delta", "1", "--repeat", "1"],
     },
 ]
 
@@ -110,6 +112,25 @@ def run(bench, extra, log):
         "seconds": round(time.monotonic() - started, 1),
         "stdout": proc.stdout[-6000:],
     }
+
+
+def run_sizes(bench, log):
+    """A benchmark that measures one size a run: one run per size, each run's results kept
+    beside the file it writes (<results>.<n>.json), read back together by load()."""
+    results = ROOT / bench["results"]
+    for old in results.parent.glob(results.stem + ".*.json"):
+        old.unlink()
+    done = {"command": [], "rc": 0, "seconds": 0.0, "stdout": ""}
+    for number, extra in enumerate(bench["sizes"]):
+        ran = run(bench, extra, log)
+        done["command"].append(ran["command"])
+        done["rc"] = done["rc"] or ran["rc"]
+        done["seconds"] += ran["seconds"]
+        done["stdout"] = ran["stdout"]
+        if ran["rc"] == 0 and results.exists():
+            results.replace(results.with_name("%s.%d.json" % (results.stem, number)))
+    done["command"] = "`, `".join(done["command"])
+    return done
 
 
 # ---------------------------------------------------------------- reading the results
@@ -169,6 +190,15 @@ def load(bench):
     if not path:
         return None
     path = ROOT / path
+    per_size = sorted(path.parent.glob(path.stem + ".*.json"))
+    if bench.get("sizes") and per_size:
+        merged = {}
+        for part in per_size:
+            data = json.loads(part.read_text(encoding="utf-8"))
+            for tool, values in READERS[bench["name"]](data).items():
+                merged.setdefault(tool, {}).update(values)
+        bench["source"] = ", ".join(os.path.relpath(p, ROOT) for p in per_size)
+        return merged
     if not path.exists() and bench.get("fallback"):
         committed = sorted((ROOT / bench["fallback"]).glob("*.json"))
         path = committed[-1] if committed else path
@@ -321,7 +351,10 @@ def main(argv=None):
     with open(ROOT / "reports" / "bench.log", "a", encoding="utf-8") as log:
         for bench in wanted if not options.no_run else []:
             print("bench: %s ..." % bench["name"], flush=True)
-            runs[bench["name"]] = run(bench, bench["smoke"] if options.smoke else [], log)
+            if options.smoke or not bench.get("sizes"):
+                runs[bench["name"]] = run(bench, bench["smoke"] if options.smoke else [], log)
+            else:
+                runs[bench["name"]] = run_sizes(bench, log)
             print(
                 "bench: %s exit %s in %.0f s"
                 % (bench["name"], runs[bench["name"]]["rc"], runs[bench["name"]]["seconds"])

@@ -94,3 +94,15 @@ def test_every_benchmark_script_starts():
             check=False,
         )
         assert proc.returncode == 0 and "usage" in proc.stdout, script
+
+
+def test_one_run_per_size_is_read_back_as_one_series(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)
+    (tmp_path / "reports").mkdir()
+    for number, users in enumerate((10, 20)):
+        data = dict(SYNC_NEW, options={"users": users, "messages": 10})
+        (tmp_path / "reports" / ("bench-mailbox-sync.%d.json" % number)).write_text(
+            json.dumps(data)
+        )
+    (sync,) = [dict(b) for b in run_all.BENCHES if b["name"] == "sync"]
+    assert run_all.load(sync)["mbsync (full)"] == {100: 9.0, 200: 9.0}
