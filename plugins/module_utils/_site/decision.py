@@ -87,6 +87,12 @@ def _split(view):
 def failover(view, verdict, primary, target, mode="", force=False, services=("smtp",), run_id=None):
     """healthy, primary_down, target_down, done, forced, half_switched, server_unreadable,
     locked."""
+    result = _failover(view, verdict, primary, target, mode, force, services, run_id)
+    result["primary_down"] = _down(verdict, primary, list(services))
+    return result
+
+
+def _failover(view, verdict, primary, target, mode, force, services, run_id):
     _check_view(view, verdict)
     gate = _gate(view, "failover", run_id)
     if gate:
@@ -125,7 +131,6 @@ def failover(view, verdict, primary, target, mode="", force=False, services=("sm
             "primary_down",
             True,
             "the primary is down by quorum (%s)" % ", ".join(primary_down) + stale,
-            primary_down=primary_down,
         )
     if force:
         return _result(
