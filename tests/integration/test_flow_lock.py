@@ -160,11 +160,18 @@ def state_record(bind):
 
 
 def test_two_forced_failovers_at_once_then_failback_from_a_fresh_clone(lab, bind, tmp_path):
-    runs = {token("race"): None, token("race"): None}
+    # Two checkouts: this one and a fresh clone (no local files, as an AWX job would have).
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", ROOT, str(clone)], check=True, timeout=120)
+    assert not (clone / "reports").exists()
+    checkouts = {token("race"): ROOT, token("race"): str(clone)}
     procs = {
-        run_id: start("playbooks/failover.yml", {"force": True, "continuity_run_id": run_id})
-        for run_id in runs
+        run_id: start(
+            "playbooks/failover.yml", {"force": True, "continuity_run_id": run_id}, cwd=cwd
+        )
+        for run_id, cwd in checkouts.items()
     }
+    runs = {}
     for run_id, proc in procs.items():
         runs[run_id] = finish(proc)
     tags = []
@@ -197,9 +204,8 @@ def test_two_forced_failovers_at_once_then_failback_from_a_fresh_clone(lab, bind
                 what="outage message on mx2",
             )
 
-        clone = tmp_path / "clone"
+        clone = tmp_path / "fresh"
         subprocess.run(["git", "clone", "-q", ROOT, str(clone)], check=True, timeout=120)
-        assert not (clone / "reports").exists()
         back = finish(start("playbooks/failback.yml", {}, cwd=str(clone)))
         assert back.rc == 0, back.describe()
         decided = task_facts(back, "Record the decision")
