@@ -148,11 +148,12 @@ def failback(view, verdict, primary, target, mode="", services=("imap",), run_id
     """not_failed_over, primary_down, failed_over, half_switched, server_unreadable, locked.
     Adds since: when the site failed over, from the state record (None when unrecorded)."""
     _check_view(view, verdict)
-    gate = _gate(view, "failback", run_id)
-    if gate:
-        return gate
     state = view.get("state") or {}
     since = state.get("since") if state.get("state") == "failed_over" else None
+    gate = _gate(view, "failback", run_id)
+    if gate:
+        gate["since"] = since
+        return gate
     if view["active"] == "primary" and mode != "active":
         return _result(
             "not_failed_over",
