@@ -137,6 +137,7 @@ class Monitor:
         self.failed_deliveries = 0
         self.ticks = 0
         self.background = set()
+        self.notes = {}
 
     # -- readings ---------------------------------------------------------------------------
     def maintenance(self):
@@ -242,7 +243,7 @@ class Monitor:
                 return await self.read_failed_over()
             return await in_thread(self.read_failed_over)
         except Exception as exc:
-            log.info("site state unreadable: %s", exc)
+            self._note("site_state", "site state unreadable: %s" % exc)
             return None
 
     # -- alerts -----------------------------------------------------------------------------
@@ -323,6 +324,12 @@ class Monitor:
                 ]
             )
 
+    def _note(self, what, text):
+        """Log a recurring problem once, not once a second."""
+        if self.notes.get(what) != text:
+            self.notes[what] = text
+            log.warning("%s", text)
+
     def _save(self, **values):
         self.saved.update(values)
         if self.state_dir:
@@ -376,7 +383,7 @@ class Monitor:
             try:
                 self.queue = await self.read_queue()
             except Exception as exc:
-                log.info("queue unreadable: %s", exc)
+                self._note("queue", "queue unreadable: %s" % exc)
                 self.queue = None
             await self.clock.sleep(max(10.0, self.config["interval"] * 10))
 

@@ -223,3 +223,20 @@ def test_a_monitor_cut_off_from_its_peers_does_not_act_alone(tmp_path):
     status = json.loads((tmp_path / "a" / "status.json").read_text())
     assert status["summary"]["quorate"] is False
     assert status["decision"] == "this monitor does not hear a majority of monitors"
+
+
+def test_an_unreadable_site_state_is_logged_once(tmp_path, caplog):
+    site = Site(tmp_path)
+
+    async def broken():
+        raise OSError("timed out")
+
+    for monitor in site.monitors.values():
+        monitor.read_failed_over = broken
+
+    async def script(site):
+        await site.clock.advance(10)
+
+    site.play(script)
+    lines = [r.getMessage() for r in caplog.records if "site state" in r.getMessage()]
+    assert lines == ["site state unreadable: timed out"] * 3  # once per monitor
