@@ -11,7 +11,7 @@ PLAYBOOK := ansible-playbook
 LAB_RELEASE ?= bookworm
 export LAB_RELEASE
 
-.PHONY: help venv images lab lab-down drill smoke test lint unit molecule integration build clean outage restore
+.PHONY: help venv images lab lab-down drill smoke test lint unit molecule integration build clean outage restore mixed
 
 # System packages (Debian/Ubuntu) each target needs: installed when run as root, otherwise
 # named in one line with the command to run. Runs before anything is built.
@@ -25,6 +25,7 @@ help:
 	@echo "make lab       build the lab image and converge the lab containers"
 	@echo "               (LAB_RELEASE=bookworm|trixie|mixed for drill, lab and test; default bookworm)"
 	@echo "make lab-down  remove every lab container, network and volume"
+	@echo "make mixed     full drill + TLS sync tests on LAB_RELEASE=mixed (Dovecot 2.3 and 2.4)"
 	@echo "make docs      build the collection docsite into docs/build/"
 	@echo "make bench     run every benchmark and rewrite docs/benchmarks.md with plots"
 
@@ -86,8 +87,16 @@ molecule: venv images
 integration: venv lab
 	pytest -q tests/integration
 
+# A site halfway through its upgrade: one full drill on LAB_RELEASE=mixed (mx1 Debian 12 /
+# Dovecot 2.3, mx2 Debian 13 / Dovecot 2.4) and the TLS sync tests in both directions across
+# the two versions. `make test` runs it before the Molecule scenarios, whose default scenario
+# then rebuilds the lab on LAB_RELEASE for everything after.
+mixed: venv
+	$(MAKE) drill LAB_RELEASE=mixed
+	LAB_RELEASE=mixed pytest -q -p no:cacheprovider tests/integration/test_mailbox_sync_tls.py
+
 # Everything CI runs. pytest comes last so its summary is the last test-runner line.
-test: host-test lint build molecule
+test: host-test lint build mixed molecule
 	pytest --durations=30 tests/unit tests/integration
 
 build: venv
