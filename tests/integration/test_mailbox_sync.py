@@ -331,7 +331,8 @@ def ssh_pair(lab):
         in_container(
             SSH_DEST,
             "install -d -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys && "
-            "chmod 600 /root/.ssh/authorized_keys && systemctl is-active ssh",
+            "chmod 600 /root/.ssh/authorized_keys && systemctl enable --now ssh.service && "
+            "systemctl is-active ssh.service",
             input_text=public,
         )
         in_container(
