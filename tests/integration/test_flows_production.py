@@ -9,9 +9,14 @@ canary on its production default path: SMTP with verified STARTTLS straight to t
 server's MX name, read back over IMAP there. It points at the lab's containers.
 
 One cycle, in order (each step leans on the one before; the module fixture puts the lab back
-to normal whatever happens, with the lab inventory's failback):
+to normal whatever happens):
 
-1. a forced failover completes, canary confirmed on mx2, the site state written.
+1. a forced failover completes, canary confirmed on mx2, the site state written;
+2. a converge of the mailserver role on the fenced primary keeps it fenced and says so;
+3. a failback with mx2 unreachable from the start changes nothing and says why; one during
+   which mx2 becomes unreachable (right after DNS moved back) fails with a
+   clear message, releases the lock, and DNS prefers mx1, which accepts mail;
+4. the failback run again completes: canary confirmed on mx1, the fence lifted, state normal.
 """
 
 import json
@@ -285,4 +290,79 @@ def test_failover_with_an_example_shaped_inventory(lab, site):
     assert fence_state(lab) == ("inet", True)
     state = state_record()
     assert state["state"] == "failed_over" and state["run_id"] == "prodshape-fo-" + RUN
+    assert lock_record(lab) == ["", ""]
+
+
+def test_mailserver_converge_keeps_the_primary_fenced(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "tests/integration/playbooks/mailserver_converge.yml",
+        [os.path.join(ROOT, "inventories", "lab")],
+    )
+    assert result.rc == 0, result.describe()
+    said = task_results(result, "Say that this server stays fenced", host="mx1")
+    assert said and "FENCED" in said[0]["msg"], said
+    assert fence_state(lab) == ("inet", True)
+    assert not smtp_banner(lab.ip("mx1")), "mx1 accepts SMTP: the converge lifted the fence"
+
+
+def test_failback_refuses_while_the_secondary_is_unreachable(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"], site["unreachable"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb0-" + RUN},
+    )
+    assert result.rc != 0, result.describe()
+    assert any(
+        "the secondary mx2 cannot be reached" in m and "nothing was changed" in m
+        for m in result.messages()
+    ), result.describe()
+    # Nothing changed: DNS still prefers mx2 (which accepts mail), mx1 still fenced, no lock.
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx2.%s." % domain
+    assert smtp_banner(lab.ip("mx2"))
+    assert fence_state(lab) == ("inet", True)
+    assert lock_record(lab) == ["", ""]
+
+
+def test_failback_with_the_secondary_unreachable_releases_the_lock(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"], site["override"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb1-" + RUN},
+    )
+    assert result.rc != 0, result.describe()
+    assert any(
+        "mx2 could not be reached to return it to relay mode" in m for m in result.messages()
+    ), result.describe()
+    assert lock_record(lab) == ["", ""], "the failed failback left its lock behind"
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx1.%s." % domain
+    assert smtp_banner(lab.ip("mx1")), "DNS prefers mx1 but mx1 does not accept SMTP"
+
+
+def test_failback_completes_and_lifts_the_fence(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb2-" + RUN},
+    )
+    assert result.rc == 0, result.describe()
+    site["steps"].append("failed back")
+    canary = task_results(result, "Send a canary")
+    assert canary and canary[0]["delivered"] is True and canary[0]["held_by"] == "mx1", canary
+    assert canary[0]["path"] == "direct" and canary[0]["smtp"]["tls"] is True
+    assert fence_state(lab) == ("", False)
+    assert smtp_banner(lab.ip("mx1"))
+    assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "relay"
+    state = state_record()
+    assert state["state"] == "normal" and state["run_id"] == "prodshape-fb2-" + RUN
     assert lock_record(lab) == ["", ""]
