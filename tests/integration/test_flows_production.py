@@ -22,6 +22,8 @@ import smtplib
 import subprocess
 import uuid
 
+import dns.message
+import dns.query
 import pytest
 import yaml
 
@@ -30,7 +32,7 @@ from labtools import CA_CERT, ROOT
 
 RUN = uuid.uuid4().hex[:8]
 LOCK = "_continuity-lock.example.test"
-STATE_FILE = os.path.join(ROOT, "reports", "state", "lab.json")
+STATE = "_continuity-state.example.test."
 
 
 def _write(path, data):
@@ -203,9 +205,14 @@ def smtp_banner(host, timeout=10):
         return False
 
 
-def state_record():
-    with open(STATE_FILE, encoding="utf-8") as handle:
-        return json.load(handle)
+def state_record(lab):
+    """The site state record (JSON in a TXT record) as the DNS primary serves it."""
+    query = dns.message.make_query(STATE, "TXT")
+    query.flags = 0
+    answer = dns.query.tcp(query, lab.ip("ns1"), timeout=5)
+    (rrset,) = answer.answer
+    (rdata,) = list(rrset)
+    return json.loads(b"".join(rdata.strings).decode())
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +257,7 @@ def test_failover_with_an_example_shaped_inventory(lab, site):
             assert preferred(lab, server, domain) == "mx2.%s." % domain
     assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "active"
     assert fence_state(lab) == ("inet", True)
-    state = state_record()
+    state = state_record(lab)
     assert state["state"] == "failed_over" and state["run_id"] == "prodshape-fo-" + RUN
     assert lock_record(lab) == ["", ""]
 
