@@ -22,7 +22,7 @@ Tools: mailbox_sync (compare=true, the default: it ends with its per-user proof)
 module's own run (its AnsiballZ payload run on a, what Ansible runs there) and as a whole
 `ansible` task; mbsync (isync, installed from Debian in container a; one channel per user,
 IMAP to IMAP, state kept between full and delta, as admins run it); a sequential per-user
-`doveadm sync -u` loop; `doveadm sync -A`. After every run both sides are checked outside the
+`doveadm sync -u` loop. After every run both sides are checked outside the
 timing: per user the same Message-IDs on both sides, each exactly once, and the expected
 number. Prints a Markdown table (medians, ratios to mbsync); raw samples go to
 reports/bench-mailbox-sync.json. The containers and network are removed unless --keep.
@@ -355,13 +355,6 @@ def doveadm_loop():
     return run
 
 
-def doveadm_all():
-    def run():
-        sh(A, "doveadm sync -A %s" % DEST)
-
-    return run
-
-
 ROUNDS = ("full", "delta")
 
 
@@ -468,7 +461,6 @@ def main():
             ("mailbox_sync as an `ansible` task (proof included)", module_task()),
             (mbsync_name, mbsync()),
             ("sequential `doveadm sync -u` loop", doveadm_loop()),
-            ("`doveadm sync -A`", doveadm_all()),
         ]
         rows = measure(users, tools, options.repeat, options.messages, options.delta)
     finally:
