@@ -1,0 +1,1 @@
+"""Backups of the mail data (restic) and the restore check."""
