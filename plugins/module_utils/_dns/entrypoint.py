@@ -1,6 +1,6 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The entry point both DNS modules share: argument spec, dnspython check, run, result."""
+"""The entry point every DNS module shares: argument spec, dnspython check, run, result."""
 
 import traceback
 
@@ -20,11 +20,13 @@ from ansible_collections.continuity.mail.plugins.module_utils._dns.options impor
 )
 
 
-def run_module(extra_spec, run):
-    """Build the module from the shared connection/wait options plus extra_spec, then
-    run(params, check_mode, diff) -> (result, failure message or None) and report."""
+def run_module(extra_spec, run, wait=True):
+    """Build the module from the shared connection options (and wait options unless
+    wait=False) plus extra_spec, then run(params, check_mode, diff) -> (result, failure
+    message or None) and report."""
     argument_spec = connection_spec()
-    argument_spec.update(wait_spec())
+    if wait:
+        argument_spec.update(wait_spec())
     argument_spec.update(extra_spec)
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -38,5 +40,5 @@ def run_module(extra_spec, run):
     except InputError as exc:
         module.fail_json(msg=str(exc), changed=False)
     if failure:
-        module.fail_json(msg=failure, **result)
+        module.fail_json(**dict(result, msg=failure))
     module.exit_json(**result)
