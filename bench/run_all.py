@@ -146,11 +146,12 @@ def dns_rows(data):
 
 
 def health_rows(rows):
-    """{tool: {endpoints: seconds}} from bench/health/run.py's rows ([seconds, seen] each)."""
+    """{tool: {endpoints: seconds}} from bench/health/run.py's rows: a tool's value is
+    [seconds, what it saw]; "mix" (the endpoint counts per protocol) is a list too."""
     out = {}
     for row in rows:
         for key, value in row.items():
-            if isinstance(value, list) and value and isinstance(value[0], (int, float)):
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[1], dict):
                 out.setdefault(key, {})[int(row["size"])] = float(value[0])
     return out
 

@@ -14,7 +14,13 @@ run_all = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(run_all)
 
 HEALTH = [
-    {"size": 50, "mail_health": [1.5, {"ok": 40}], "wait_for": [6.0, {"ok": 40}], "live": 40},
+    {
+        "size": 50,
+        "mix": [16, 12, 12],
+        "mail_health": [1.5, {"ok": 40}],
+        "wait_for": [6.0, {"ok": 40}],
+        "live": 40,
+    },
     {"size": 200, "mail_health": [2.0, {"ok": 160}], "wait_for": [30.0, {"ok": 160}], "live": 160},
 ]
 SYNC_OLD = [
