@@ -84,7 +84,7 @@ molecule: venv images
 	molecule test --scenario-name default
 	molecule test --scenario-name continuity
 
-integration: venv lab
+integration: host-bench-dns host-bench-health venv lab
 	pytest -q tests/integration
 
 # A site halfway through its upgrade: one full drill on LAB_RELEASE=mixed (mx1 Debian 12 /
@@ -95,7 +95,7 @@ mixed: venv
 	LAB_RELEASE=mixed pytest -q -p no:cacheprovider tests/integration/test_mailbox_sync_tls.py
 
 # Everything CI runs. pytest comes last so its summary is the last test-runner line.
-test: host-test lint build molecule
+test: host-test host-bench-dns host-bench-health lint build molecule
 	pytest --durations=30 tests/unit tests/integration
 
 build: venv
