@@ -86,7 +86,7 @@ def test_only_the_generated_part_is_replaced(tmp_path):
 
 def test_every_benchmark_script_starts():
     """A smoke that costs nothing: every script make bench runs imports and parses its options
-    (a tiny real run needs the lab or a dedicated container: `bench/run_all.py --smoke`)."""
+    (the tiny real runs are tests/integration/test_bench_smoke.py, with the lab up)."""
     import subprocess
     import sys
 
