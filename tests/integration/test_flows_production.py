@@ -12,8 +12,11 @@ One cycle, in order (each step leans on the one before; the module fixture puts 
 to normal whatever happens):
 
 1. a forced failover completes, canary confirmed on mx2, the site state written;
-2. a converge of the mailserver role on the fenced primary keeps it fenced and says so; the
-   failback of the fixture's teardown lifts the fence.
+2. a converge of the mailserver role on the fenced primary keeps it fenced and says so;
+3. a failback whose secondary Ansible cannot reach (its mail still flows) stops, names it,
+   releases the lock and changes nothing;
+4. a failback with the same inventory completes: the outage window read from the state record,
+   the canary confirmed on mx1 over STARTTLS, the fence lifted, the state written.
 """
 
 import json
@@ -275,3 +278,73 @@ def test_mailserver_converge_keeps_the_primary_fenced(lab, site):
     assert said and "FENCED" in said[0]["msg"], said
     assert fence_state(lab) == ("inet", True)
     assert not smtp_banner(lab.ip("mx1")), "mx1 accepts SMTP: the converge lifted the fence"
+
+
+def unreachable_copy(inventory, folder, host):
+    """A copy of the inventory in which Ansible cannot reach `host` (SSH to a closed port on
+    loopback) while its mail services keep running: a secondary whose management path died."""
+    copy = os.path.join(folder, "site-%s-unreachable" % host)
+    subprocess.run(["cp", "-r", inventory, copy], check=True)
+    hosts_file = os.path.join(copy, "hosts.yml")
+    with open(hosts_file, encoding="utf-8") as handle:
+        hosts = yaml.safe_load(handle)
+    for group in hosts["all"]["children"].values():
+        if host in group.get("hosts", {}):
+            group["hosts"][host].update(
+                ansible_connection="ssh",
+                ansible_host="127.0.0.1",
+                ansible_port=9,
+                ansible_ssh_common_args="-o ConnectTimeout=3 -o BatchMode=yes",
+            )
+    _write(hosts_file, hosts)
+    return copy
+
+
+def test_failback_with_the_secondary_unreachable_changes_nothing(lab, site, tmp_path):
+    assert "failed over" in site["steps"]
+    inventory = unreachable_copy(site["inventory"], str(tmp_path), "mx2")
+    result = run(
+        "playbooks/failback.yml",
+        [inventory],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb-unreachable-" + RUN},
+    )
+    assert result.rc != 0, result.describe()
+    assert any("mx2" in m and "cannot be reached" in m for m in result.messages()), (
+        result.messages()
+    )
+    # DNS still prefers mx2, which accepts mail; the primary stays fenced; no lock is left.
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx2.%s." % domain
+    assert smtp_banner(lab.ip("mx2")), "mx2 does not accept SMTP"
+    assert fence_state(lab) == ("inet", True)
+    assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "active"
+    assert state_record(lab)["state"] == "failed_over"
+    wait_until(lambda: lock_record(lab) == ["", ""], timeout=60, what="no lock on ns1 and ns2")
+
+
+def test_failback_with_an_example_shaped_inventory(lab, site):
+    assert "failed over" in site["steps"]
+    result = run(
+        "playbooks/failback.yml",
+        [site["inventory"]],
+        vault=site["vault"],
+        extra_vars={"continuity_run_id": "prodshape-fb-" + RUN},
+    )
+    assert result.rc == 0, result.describe()
+    site["steps"].append("failed back")
+
+    # The window came from the state record the failover wrote, not a guess.
+    said = task_results(result, "Say what will happen")
+    assert said and "recorded by the failover run prodshape-fo-" + RUN in said[0]["msg"], said
+    canary = task_results(result, "Send a canary")
+    assert canary and canary[0]["delivered"] is True and canary[0]["held_by"] == "mx1", canary
+    assert canary[0]["path"] == "direct" and canary[0]["smtp"]["tls"] is True
+    for server in ("ns1", "ns2"):
+        for domain in lab.domains:
+            assert preferred(lab, server, domain) == "mx1.%s." % domain
+    assert fence_state(lab) == ("", False)
+    assert smtp_banner(lab.ip("mx1")), "mx1 does not accept SMTP after the failback"
+    state = state_record(lab)
+    assert state["state"] == "normal" and state["run_id"] == "prodshape-fb-" + RUN
