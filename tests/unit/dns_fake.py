@@ -243,3 +243,27 @@ class FakeConnection:
 
     def _fail(self, code, detail):
         return DNSError(self.endpoint.label, code, detail)
+
+
+PRIMARY, SECONDARY = "192.0.2.10", "192.0.2.11"
+
+
+def connection(**overrides):
+    """The DNS modules' connection options (options.connection_spec) aimed at the fake
+    primary, signed with the unit key; overrides replace or add options."""
+    result = dict(
+        server=PRIMARY,
+        port=53,
+        protocol="tcp",
+        key_name=KEY_NAME,
+        key_secret=KEY_SECRET,
+        key_algorithm="hmac-sha256",
+        timeout=5.0,
+    )
+    result.update(overrides)
+    return result
+
+
+def no_wait(**overrides):
+    """connection() plus the wait options (options.wait_spec), waiting for nothing."""
+    return connection(wait=False, wait_servers=[], wait_timeout=5.0, **overrides)

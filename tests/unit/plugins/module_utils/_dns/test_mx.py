@@ -8,9 +8,7 @@ import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns import mx
 from ansible_collections.continuity.mail.plugins.module_utils._dns.input import InputError
-from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
-
-PRIMARY = "192.0.2.10"
+from dns_fake import PRIMARY, FakeServer, make_zone, no_wait, patched_network
 
 
 @pytest.fixture
@@ -24,17 +22,7 @@ def net(monkeypatch):
 
 
 def params(**overrides):
-    result = dict(
-        server=PRIMARY,
-        port=53,
-        protocol="tcp",
-        key_name=KEY_NAME,
-        key_secret=KEY_SECRET,
-        key_algorithm="hmac-sha256",
-        timeout=5.0,
-        wait=False,
-        wait_servers=[],
-        wait_timeout=5.0,
+    result = no_wait(
         domains=["example.test", "example.org"],
         active="mx2",
         standby=None,

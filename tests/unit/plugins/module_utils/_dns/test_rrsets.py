@@ -12,9 +12,7 @@ import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns import rrsets as rrsets_module
 from ansible_collections.continuity.mail.plugins.module_utils._dns.input import InputError
-from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
-
-PRIMARY, SECONDARY = "192.0.2.10", "192.0.2.11"
+from dns_fake import KEY_NAME, PRIMARY, SECONDARY, FakeServer, make_zone, no_wait, patched_network
 
 
 @pytest.fixture
@@ -28,17 +26,7 @@ def net(monkeypatch):
 
 
 def params(rrsets, **overrides):
-    result = dict(
-        server=PRIMARY,
-        port=53,
-        protocol="tcp",
-        key_name=KEY_NAME,
-        key_secret=KEY_SECRET,
-        key_algorithm="hmac-sha256",
-        timeout=5.0,
-        wait=False,
-        wait_servers=[],
-        wait_timeout=5.0,
+    result = no_wait(
         rrsets=rrsets,
     )
     result.update(overrides)

@@ -8,9 +8,8 @@ import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.input import InputError
 from ansible_collections.continuity.mail.plugins.module_utils._site import lock
-from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
+from dns_fake import PRIMARY, FakeServer, connection, make_zone, patched_network
 
-PRIMARY = "192.0.2.10"
 NAME = "_continuity-lock.example.test."
 NOW = 1_800_000_000
 
@@ -23,14 +22,7 @@ def net(monkeypatch):
 
 
 def params(**overrides):
-    result = dict(
-        server=PRIMARY,
-        port=53,
-        protocol="tcp",
-        key_name=KEY_NAME,
-        key_secret=KEY_SECRET,
-        key_algorithm="hmac-sha256",
-        timeout=5.0,
+    result = connection(
         name=NAME,
         action="take",
         run_id="run-a",

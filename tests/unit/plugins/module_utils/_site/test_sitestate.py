@@ -10,9 +10,8 @@ import pytest
 
 from ansible_collections.continuity.mail.plugins.module_utils._dns.input import InputError
 from ansible_collections.continuity.mail.plugins.module_utils._site import sitestate
-from dns_fake import KEY_NAME, KEY_SECRET, FakeServer, make_zone, patched_network
+from dns_fake import PRIMARY, SECONDARY, FakeServer, connection, make_zone, patched_network
 
-PRIMARY, SECOND = "192.0.2.10", "192.0.2.11"
 NOW = 1_800_000_000
 
 
@@ -24,23 +23,16 @@ def net(monkeypatch):
     )
     # The second server holds its own copies: it can serve something else (a lagging copy).
     network.second = network.add(
-        SECOND, FakeServer([make_zone("example.test."), make_zone("example.org.")])
+        SECONDARY, FakeServer([make_zone("example.test."), make_zone("example.org.")])
     )
     return network
 
 
 def params(**overrides):
-    result = dict(
-        server=PRIMARY,
-        port=53,
-        protocol="tcp",
-        key_name=KEY_NAME,
-        key_secret=KEY_SECRET,
-        key_algorithm="hmac-sha256",
-        timeout=5.0,
+    result = connection(
         name="_continuity-state.example.test",
         lock_name="_continuity-lock.example.test",
-        servers=[PRIMARY, SECOND],
+        servers=[PRIMARY, SECONDARY],
         domains=["example.test", "example.org"],
         client_names=["mail"],
         primary="mx1",
@@ -71,7 +63,7 @@ def test_normal_site_read_from_every_server(net):
     result, failure = sitestate.run(params(), False, False, clock=lambda: NOW)
     assert failure is None
     assert result["active"] == "primary" and result["consistent"] is True
-    assert [s["server"] for s in result["servers"]] == [PRIMARY, SECOND]
+    assert [s["server"] for s in result["servers"]] == [PRIMARY, SECONDARY]
     assert result["preferred"] == {
         "example.test.": "mx1.example.test.",
         "example.org.": "mx1.example.org.",
@@ -92,7 +84,7 @@ def test_an_unreadable_server_is_named_and_never_votes(net):
     result, failure = sitestate.run(params(), False, False)
     assert failure is None
     assert result["active"] == "primary" and result["consistent"] is False
-    assert [u["server"] for u in result["unreadable"]] == [SECOND]
+    assert [u["server"] for u in result["unreadable"]] == [SECONDARY]
     assert "TIMEOUT" in result["unreadable"][0]["error"]
 
 
