@@ -108,8 +108,14 @@ class PlaybookRun:
         return "rc=%d\n%s\n%s" % (self.rc, self.stdout[-4000:], self.stderr[-2000:])
 
 
-def playbook(path, extra_vars=None, timeout=900, check=False):
+def playbook(path, extra_vars=None, timeout=900, check=False, inventories=(), vault=None):
+    """ansible-playbook from the checkout (the lab inventory unless `inventories` are given;
+    `vault` is a vault password file)."""
     argv = ["ansible-playbook", path]
+    for inventory in inventories:
+        argv += ["-i", inventory]
+    if vault:
+        argv += ["--vault-password-file", vault]
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     argv += ["--check"] if check else []

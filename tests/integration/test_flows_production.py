@@ -30,7 +30,7 @@ import dns.query
 import pytest
 import yaml
 
-from flows_lab import PlaybookRun, ansible_env
+from flows_lab import ansible_env, playbook
 from labtools import CA_CERT, ROOT, wait_until
 
 RUN = uuid.uuid4().hex[:8]
@@ -147,24 +147,8 @@ def write_inventory(lab, folder):
     return inventory, secret
 
 
-def run(playbook, inventories, vault=None, extra_vars=None, timeout=900):
-    argv = ["ansible-playbook", playbook]
-    for inventory in inventories:
-        argv += ["-i", inventory]
-    if vault:
-        argv += ["--vault-password-file", vault]
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(
-        argv,
-        cwd=ROOT,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return PlaybookRun(proc)
+def run(path, inventories, vault=None, extra_vars=None, timeout=900):
+    return playbook(path, extra_vars, timeout=timeout, inventories=inventories, vault=vault)
 
 
 def task_results(result, name, host="localhost"):
