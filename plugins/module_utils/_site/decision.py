@@ -145,8 +145,9 @@ def _failover(view, verdict, primary, target, mode, force, services, run_id):
 
 
 def failback(view, verdict, primary, target, mode="", services=("imap",), run_id=None):
-    """not_failed_over, primary_down, failed_over, half_switched, server_unreadable, locked.
-    Adds since: when the site failed over, from the state record (None when unrecorded)."""
+    """not_failed_over, primary_down, failed_over, half_switched, unfinished,
+    server_unreadable, locked. Adds since: when the site failed over, from the state record
+    (None when unrecorded)."""
     _check_view(view, verdict)
     state = view.get("state") or {}
     since = state.get("since") if state.get("state") == "failed_over" else None
@@ -154,7 +155,11 @@ def failback(view, verdict, primary, target, mode="", services=("imap",), run_id
     if gate:
         gate["since"] = since
         return gate
-    if view["active"] == "primary" and mode != "active":
+    # DNS and the secondary are back, but the state record still says failed over: a
+    # failback stopped after its relay-mode step, before the final sync and reconciliation.
+    # Mail saved on the secondary since its first sync would be left behind: finish it.
+    unfinished = view["active"] == "primary" and mode != "active" and since is not None
+    if view["active"] == "primary" and mode != "active" and not unfinished:
         return _result(
             "not_failed_over",
             False,
@@ -170,6 +175,17 @@ def failback(view, verdict, primary, target, mode="", services=("imap",), run_id
             "the primary %s is not healthy (%s down by quorum); nothing was changed"
             % (primary, ", ".join(primary_down)),
             error=True,
+            since=since,
+        )
+    if unfinished:
+        return _result(
+            "unfinished",
+            True,
+            "a failback was left unfinished (every authoritative server prefers %s and %s is "
+            "in %s mode, but the state record of run %s still says failed over): finishing "
+            "it with the final sync, queue flush and reconciliation"
+            % (primary, target, mode or "an unknown", state.get("run_id") or "?")
+            + _stale_note(view),
             since=since,
         )
     if view["active"] == "secondary" and mode == "active":
