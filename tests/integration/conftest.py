@@ -13,3 +13,16 @@ def lab():
     if not lab.running():
         pytest.fail("the lab is not running: run `make lab` first (integration tests need it)")
     return lab
+
+
+@pytest.fixture
+def bind_normal(lab):
+    """The lab's BIND servers, asserted in the normal state first (mx1 preferred everywhere):
+    for flow tests that fail over and must start from, and return to, a normal site."""
+    from dnslab import backends  # pylint: disable=import-outside-toplevel
+
+    backend = backends()["bind"]
+    assert all(backend.is_restored(server) for server in backend.servers), (
+        "the lab is not in its normal state (mx1 preferred): another test left it failed over"
+    )
+    return backend
