@@ -19,7 +19,6 @@ import dns.name
 import dns.query
 import pytest
 
-from dnslab import backends
 from flows_lab import (
     PlaybookRun,
     ansible_env,
@@ -41,12 +40,8 @@ LEASE = 40
 
 
 @pytest.fixture
-def bind(lab):
-    backend = backends()["bind"]
-    assert all(backend.is_restored(server) for server in backend.servers), (
-        "the lab is not in its normal state (mx1 preferred): another test left it failed over"
-    )
-    return backend
+def bind(bind_normal):
+    return bind_normal
 
 
 def lock_texts(bind, server=None):
