@@ -294,7 +294,7 @@ def test_records_are_compared_semantically(backend):
         "dns_rrsets",
         dict(
             backend.connection(),
-            rrsets=[dict(name=zone.upper() + ".", type="mx", values=spelled, ttl=60)],
+            rrsets=[dict(name=zone.upper() + ".", type="mx", values=spelled)],
         ),
     )
     assert not result.get("failed"), result.get("msg")
