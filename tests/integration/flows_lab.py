@@ -131,6 +131,36 @@ def playbook(path, extra_vars=None, timeout=900, check=False, inventories=(), va
     return PlaybookRun(proc)
 
 
+class Finished:
+    """What PlaybookRun needs from a finished process."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def start(path, extra_vars, stdout=subprocess.PIPE, cwd=ROOT):
+    """ansible-playbook in its own process group (killable as a whole, like a dead node)."""
+    env = ansible_env()
+    env["ANSIBLE_CONFIG"] = os.path.join(cwd, "ansible.cfg")
+    return subprocess.Popen(
+        ["ansible-playbook", path, "-e", json.dumps(extra_vars)],
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE if stdout == subprocess.PIPE else subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finish(proc, timeout=900):
+    """Wait for a run begun with start() and return it as a PlaybookRun."""
+    stdout, stderr = proc.communicate(timeout=timeout)
+    return PlaybookRun(Finished(proc.returncode, stdout, stderr or ""))
+
+
 def token(prefix="t"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:16])
 

@@ -17,36 +17,28 @@ One failover, then three failbacks, each leaning on the one before:
 
 import os
 import signal
-import smtplib
 import subprocess
 
 from flows_lab import (
     count_tagged,
     expunge_tagged,
+    finish,
     lmtp_deliver,
     module,
     playbook,
     smtp_send,
+    start,
     tagged_message,
     token,
 )
 from labtools import wait_until
-from test_flow_lock import finish, lock_texts, prefers, start, state_record
+from site_records import LOCK, accepts_smtp, lock_texts, prefers, state_record
 
 USER = "bob@example.org"
-LOCK = "_continuity-lock.example.test"
 
 
 def mx_set(bind, server, zone):
     return sorted(record.split()[1] for record in bind.query(server, zone + ".", "MX"))
-
-
-def accepts_smtp(address):
-    try:
-        with smtplib.SMTP(address, 25, local_hostname="tester.example.net", timeout=10) as s:
-            return s.noop()[0] == 250
-    except OSError:
-        return False
 
 
 def mode_of(lab, host="mx2"):
@@ -145,7 +137,7 @@ def test_failbacks_that_stop_midway_are_finished_by_a_rerun(lab, bind_normal):
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        assert prefers(bind, "mx1") and state_record(bind)["state"] == "failed_over"
+        assert prefers(bind, "mx1") and state_record(bind.primary)["state"] == "failed_over"
         late = token("window")
         tags.append(late)
         lmtp_deliver(lab, "mx2", tagged_message(late, USER))
@@ -159,13 +151,13 @@ def test_failbacks_that_stop_midway_are_finished_by_a_rerun(lab, bind_normal):
         for tag in tags:
             assert count_tagged(lab, "mx1", USER, tag) == 1, tag
         assert prefers(bind, "mx1") and lock_texts(bind) == [] and mode_of(lab) == "relay"
-        assert state_record(bind)["state"] == "normal"
+        assert state_record(bind.primary)["state"] == "normal"
     finally:
         if mx2_stopped:
             start_mx2(lab)
         for text in lock_texts(bind):  # a run killed by this test
             break_lock(lab, text.split("run=", 1)[1].split()[0])
-        if not prefers(bind, "mx1") or state_record(bind)["state"] != "normal":
+        if not prefers(bind, "mx1") or state_record(bind.primary)["state"] != "normal":
             back = playbook("playbooks/failback.yml", timeout=900)
             assert back.rc == 0, back.describe()
         for tag in tags:

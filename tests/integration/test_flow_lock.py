@@ -8,32 +8,27 @@ that way: a test that fails over ends with a failback. The lock record is read a
 with dnspython, independently of the code under test.
 """
 
-import json
 import os
 import signal
 import subprocess
 import time
 
-import dns.message
 import dns.name
-import dns.query
 import pytest
 
 from flows_lab import (
-    PlaybookRun,
-    ansible_env,
     count_tagged,
     expunge_tagged,
+    finish,
     playbook,
     smtp_send,
+    start,
     tagged_message,
     token,
 )
 from labtools import ROOT, wait_until
+from site_records import LOCK, ZONE, lock_texts, prefers, state_record
 
-ZONE = "example.test"
-LOCK = "_continuity-lock.%s." % ZONE
-STATE = "_continuity-state.%s." % ZONE
 USER = "bob@example.org"
 # Short enough for the test to wait it out, long enough to cover a rerun's health check.
 LEASE = 40
@@ -42,10 +37,6 @@ LEASE = 40
 @pytest.fixture
 def bind(bind_normal):
     return bind_normal
-
-
-def lock_texts(bind, server=None):
-    return [text.strip('"') for text in bind.query(server or bind.primary, LOCK, "TXT")]
 
 
 def plant(bind, text):
@@ -60,14 +51,6 @@ def remove_lock(bind):
 
 def iso(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def prefers(bind, exchange):
-    return all(
-        bind.query(server, zone + ".", "MX")[0] == "10 %s.%s." % (exchange, zone)
-        for server in bind.servers
-        for zone in bind.zones
-    )
 
 
 def switched(run):
@@ -105,35 +88,6 @@ def test_a_fresh_lock_planted_by_hand_stops_a_forced_failover(bind):
     assert all(bind.is_restored(server) for server in bind.servers)
 
 
-class Finished:
-    """What PlaybookRun needs from a finished process."""
-
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-
-
-def start(path, extra_vars, stdout=subprocess.PIPE, cwd=ROOT):
-    """ansible-playbook in its own process group (killable as a whole, like a dead node)."""
-    env = ansible_env()
-    env["ANSIBLE_CONFIG"] = os.path.join(cwd, "ansible.cfg")
-    return subprocess.Popen(
-        ["ansible-playbook", path, "-e", json.dumps(extra_vars)],
-        cwd=cwd,
-        env=env,
-        stdout=stdout,
-        stderr=subprocess.PIPE if stdout == subprocess.PIPE else subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def finish(proc, timeout=900):
-    stdout, stderr = proc.communicate(timeout=timeout)
-    return PlaybookRun(Finished(proc.returncode, stdout, stderr or ""))
-
-
 def task_facts(run, name):
     """ansible_facts set on localhost by the last task called `name`."""
     found = None
@@ -142,16 +96,6 @@ def task_facts(run, name):
             if task["task"]["name"] == name and "localhost" in task["hosts"]:
                 found = task["hosts"]["localhost"].get("ansible_facts", found)
     return found or {}
-
-
-def state_record(bind):
-    """The state record's JSON as the primary serves it (read with dnspython)."""
-    query = dns.message.make_query(STATE, "TXT")
-    query.flags = 0
-    answer = dns.query.tcp(query, bind.primary, timeout=5)
-    (rrset,) = answer.answer
-    (rdata,) = list(rrset)
-    return json.loads(b"".join(rdata.strings).decode())
 
 
 def test_two_forced_failovers_at_once_then_failback_from_a_fresh_clone(lab, bind, tmp_path):
@@ -180,7 +124,7 @@ def test_two_forced_failovers_at_once_then_failback_from_a_fresh_clone(lab, bind
         assert "held by run %s" % winner in message and " until " in message, message
         assert runs[loser].changed("mx1") == 0 and runs[loser].changed("mx2") == 0
         assert prefers(bind, "mx2") and lock_texts(bind) == []
-        state = state_record(bind)
+        state = state_record(bind.primary)
         started = float(
             task_facts(runs[winner], "Start the failover timeline")["failover_started_at"]
         )
@@ -209,7 +153,7 @@ def test_two_forced_failovers_at_once_then_failback_from_a_fresh_clone(lab, bind
         for tag in tags:
             assert count_tagged(lab, "mx1", USER, tag) == 1
         assert prefers(bind, "mx1") and lock_texts(bind) == []
-        assert state_record(bind)["state"] == "normal"
+        assert state_record(bind.primary)["state"] == "normal"
     finally:
         if not prefers(bind, "mx1"):
             failback_to_normal(bind)

@@ -21,21 +21,17 @@ to normal whatever happens):
 
 import json
 import os
-import smtplib
 import subprocess
 import uuid
 
-import dns.message
-import dns.query
 import pytest
 import yaml
 
 from flows_lab import ansible_env, playbook
 from labtools import CA_CERT, ROOT, wait_until
+from site_records import LOCK, accepts_smtp, state_record
 
 RUN = uuid.uuid4().hex[:8]
-LOCK = "_continuity-lock.example.test"
-STATE = "_continuity-state.example.test."
 
 
 def _write(path, data):
@@ -183,23 +179,12 @@ def fence_state(lab):
     )
 
 
-def smtp_banner(host, timeout=10):
-    """Whether the host's port 25 accepts an SMTP session (a fenced Postfix refuses it)."""
-    try:
-        with smtplib.SMTP(host, 25, local_hostname="tester.example.net", timeout=timeout) as s:
-            return s.noop()[0] == 250
-    except OSError:
-        return False
-
-
-def state_record(lab):
-    """The site state record (JSON in a TXT record) as the DNS primary serves it."""
-    query = dns.message.make_query(STATE, "TXT")
-    query.flags = 0
-    answer = dns.query.tcp(query, lab.ip("ns1"), timeout=5)
-    (rrset,) = answer.answer
-    (rdata,) = list(rrset)
-    return json.loads(b"".join(rdata.strings).decode())
+def run_report(site, run_id, flow):
+    """The report a flow wrote for run `run_id`, from the reports folder the tests chose."""
+    with open(
+        os.path.join(site["reports"], "runs", "%s-%s.json" % (run_id, flow)), encoding="utf-8"
+    ) as handle:
+        return json.load(handle)
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +194,7 @@ def site(lab, tmp_path_factory):
     data = {
         "inventory": inventory,
         "vault": vault,
+        "reports": os.path.join(folder, "reports"),
         "steps": [],
     }
     yield data
@@ -228,7 +214,11 @@ def test_failover_with_an_example_shaped_inventory(lab, site):
         "playbooks/failover.yml",
         [site["inventory"]],
         vault=site["vault"],
-        extra_vars={"force": True, "continuity_run_id": "prodshape-fo-" + RUN},
+        extra_vars={
+            "force": True,
+            "continuity_run_id": "prodshape-fo-" + RUN,
+            "continuity_reports_dir": site["reports"],
+        },
     )
     assert result.rc == 0, result.describe()
     site["steps"].append("failed over")
@@ -245,10 +235,19 @@ def test_failover_with_an_example_shaped_inventory(lab, site):
             assert preferred(lab, server, domain) == "mx2.%s." % domain
     assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "active"
     assert fence_state(lab) == ("inet", True)
-    state = state_record(lab)
+    state = state_record(lab.ip("ns1"))
     assert state["state"] == "failed_over" and state["run_id"] == "prodshape-fo-" + RUN
     # The release is made on ns1; ns2 follows by NOTIFY and zone transfer a moment later.
     wait_until(lambda: lock_record(lab) == ["", ""], timeout=60, what="no lock on ns1 and ns2")
+
+    report = run_report(site, "prodshape-fo-" + RUN, "failover")
+    assert report["outcome"] == "completed" and report["error"] is None, report
+    assert report["decision"]["case"] == "forced" and report["details"]["forced"] is True
+    assert report["canary"]["delivered"] is True and report["canary"]["held_by"] == "mx2"
+    assert report["target"] == "mx2" and report["primary"] == "mx1"
+    names = [step["name"] for step in report["steps"]]
+    assert names[0] == "failover started" and "canary readable on the secondary" in names
+    assert [s["after_s"] for s in report["steps"]] == sorted(s["after_s"] for s in report["steps"])
 
 
 def test_mailserver_converge_keeps_the_primary_fenced(lab, site):
@@ -261,7 +260,7 @@ def test_mailserver_converge_keeps_the_primary_fenced(lab, site):
     said = task_results(result, "Say that this server stays fenced", host="mx1")
     assert said and "FENCED" in said[0]["msg"], said
     assert fence_state(lab) == ("inet", True)
-    assert not smtp_banner(lab.ip("mx1")), "mx1 accepts SMTP: the converge lifted the fence"
+    assert not accepts_smtp(lab.ip("mx1")), "mx1 accepts SMTP: the converge lifted the fence"
 
 
 def unreachable_copy(inventory, folder, host):
@@ -291,7 +290,10 @@ def test_failback_with_the_secondary_unreachable_changes_nothing(lab, site, tmp_
         "playbooks/failback.yml",
         [inventory],
         vault=site["vault"],
-        extra_vars={"continuity_run_id": "prodshape-fb-unreachable-" + RUN},
+        extra_vars={
+            "continuity_run_id": "prodshape-fb-unreachable-" + RUN,
+            "continuity_reports_dir": site["reports"],
+        },
     )
     assert result.rc != 0, result.describe()
     assert any("mx2" in m and "cannot be reached" in m for m in result.messages()), (
@@ -301,11 +303,13 @@ def test_failback_with_the_secondary_unreachable_changes_nothing(lab, site, tmp_
     for server in ("ns1", "ns2"):
         for domain in lab.domains:
             assert preferred(lab, server, domain) == "mx2.%s." % domain
-    assert smtp_banner(lab.ip("mx2")), "mx2 does not accept SMTP"
+    assert accepts_smtp(lab.ip("mx2")), "mx2 does not accept SMTP"
     assert fence_state(lab) == ("inet", True)
     assert lab.exec("mx2", "cat /etc/postfix/continuity-mode").stdout.strip() == "active"
-    assert state_record(lab)["state"] == "failed_over"
+    assert state_record(lab.ip("ns1"))["state"] == "failed_over"
     wait_until(lambda: lock_record(lab) == ["", ""], timeout=60, what="no lock on ns1 and ns2")
+    report = run_report(site, "prodshape-fb-unreachable-" + RUN, "failback")
+    assert report["outcome"] == "failed" and "mx2" in report["error"], report
 
 
 def test_failback_with_an_example_shaped_inventory(lab, site):
@@ -314,7 +318,10 @@ def test_failback_with_an_example_shaped_inventory(lab, site):
         "playbooks/failback.yml",
         [site["inventory"]],
         vault=site["vault"],
-        extra_vars={"continuity_run_id": "prodshape-fb-" + RUN},
+        extra_vars={
+            "continuity_run_id": "prodshape-fb-" + RUN,
+            "continuity_reports_dir": site["reports"],
+        },
     )
     assert result.rc == 0, result.describe()
     site["steps"].append("failed back")
@@ -329,6 +336,12 @@ def test_failback_with_an_example_shaped_inventory(lab, site):
         for domain in lab.domains:
             assert preferred(lab, server, domain) == "mx1.%s." % domain
     assert fence_state(lab) == ("", False)
-    assert smtp_banner(lab.ip("mx1")), "mx1 does not accept SMTP after the failback"
-    state = state_record(lab)
+    assert accepts_smtp(lab.ip("mx1")), "mx1 does not accept SMTP after the failback"
+    state = state_record(lab.ip("ns1"))
     assert state["state"] == "normal" and state["run_id"] == "prodshape-fb-" + RUN
+    report = run_report(site, "prodshape-fb-" + RUN, "failback")
+    assert report["outcome"] == "completed" and report["error"] is None, report
+    assert report["canary"]["delivered"] is True and report["canary"]["held_by"] == "mx1"
+    assert report["details"]["outage_since_recorded"] is True
+    assert report["details"]["reconcile"]["ok"] is True, report["details"]
+    assert "final sync and queue flush done" in [step["name"] for step in report["steps"]]
