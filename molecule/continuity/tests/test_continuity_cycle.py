@@ -164,13 +164,21 @@ def test_full_cycle_loses_and_duplicates_nothing(lab, kind, tmp_path):
     assert report["rto_s"] is not None and float(report["rto_s"]) > 0
     for name in ("junit.xml", "report.html"):
         assert os.path.getsize(os.path.join(reports[0], name)) > 0
+    # The flows' own run reports, beside the drill's, for the drill's run id.
+    for flow in ("failover", "failback"):
+        with open(
+            os.path.join(reports[0], "runs", "%s-%s.json" % (run_id, flow)), encoding="utf-8"
+        ) as handle:
+            assert json.load(handle)["outcome"] == "completed"
     if verbose:
         # What a person or a log collector sees: the -vvv output, the reports, the traffic log.
         texts = [result.stdout, result.stderr]
         texts.append(lab.exec("sender", "cat /var/tmp/continuity-drill-%s.jsonl" % run_id).stdout)
-        for name in os.listdir(reports[0]):
-            with open(os.path.join(reports[0], name), encoding="utf-8", errors="replace") as handle:
-                texts.append(handle.read())
+        for folder, _, names in os.walk(reports[0]):
+            for name in names:
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    texts.append(handle.read())
         # The default callback prints each task's path from -vv on, with every result.
         assert "task path: " in result.stdout + result.stderr, "the drill did not run verbose"
         assert leaked(lab, texts) == [], "secrets shown by a -vvv drill or its reports"
