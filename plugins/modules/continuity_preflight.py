@@ -14,7 +14,9 @@ description:
     resolves (and is not a CNAME) and answers SMTP with STARTTLS and a certificate that
     covers its name and is not near expiry; when an MTA-STS policy exists (given as text or
     URL, or announced by a C(_mta-sts) TXT record) every MX matches an C(mx:) line; SPF
-    lets the secondary's outbound addresses pass; TLSA records (when present) match the
+    lets the secondary's outbound addresses pass; mail the secondary sends as the domain
+    passes the domain's DMARC policy (through SPF, or DKIM with the selectors in
+    O(dkim_selectors), whose keys must be published); TLSA records (when present) match the
     served certificate; the secondary's recipient list equals the primary's users; the MX
     TTL and the client names' TTLs fit the RTO target; the MX hosts preferred over the
     secondary stay within the 5 addresses senders try.
@@ -55,6 +57,14 @@ options:
         addresses of O(secondary).
     type: list
     elements: str
+  dkim_selectors:
+    description:
+      - Per domain, the DKIM selectors the secondary signs its mail with (a list, or one
+        selector as a string). Each must publish a key at C(<selector>._domainkey.<domain>);
+        with a usable key, DMARC passes through DKIM even where SPF does not cover the
+        secondary.
+    type: dict
+    default: {}
   nameservers:
     description:
       - Resolvers (IP addresses) to ask. Defaults to the control node's resolvers. They
@@ -121,6 +131,10 @@ notes:
     records (usage 0 and 2) are reported as not verifiable rather than checked.
   - SPF evaluation covers ip4, ip6, a, mx, include, redirect and all; records that need
     macros, C(exists) or C(ptr) are reported as not evaluated.
+  - The DMARC policy is the domain's own C(_dmarc) record or, failing that, the nearest
+    parent's (its C(sp=)); parents are walked down to two labels, without a public-suffix
+    list. Users' mail keeps its envelope sender in the From domain, so SPF counts as aligned
+    whenever it passes.
 seealso:
   - module: continuity.mail.mail_health
 """
@@ -177,7 +191,8 @@ findings:
       description:
         - Which check - V(dns), V(mx_present), V(mx_resolves), V(secondary_in_mx),
           V(secondary_preference), V(mx_address_limit), V(mx_ttl), V(mx_smtp), V(tlsa),
-          V(mta_sts), V(spf), V(recipients), V(client_name), V(client_name_ttl).
+          V(mta_sts), V(spf), V(dmarc), V(dkim), V(recipients), V(client_name),
+          V(client_name_ttl).
       type: str
     severity:
       description: V(error), V(warning) or V(info).
@@ -227,6 +242,26 @@ from ansible_collections.continuity.mail.plugins.module_utils._probe.targets imp
 _RANK = {"error": 0, "warning": 1, "info": 2}
 
 
+def _selectors(given, domains):
+    """dkim_selectors as {domain: [selector, ...]}, or an error message."""
+    selectors = {}
+    for domain, value in given.items():
+        name = domain.lower().rstrip(".")
+        if name not in domains:
+            return None, "dkim_selectors names a domain that is not in domains: %s" % domain
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(
+            isinstance(s, str) and s.strip(".") and not any(c.isspace() for c in s) for s in value
+        ):
+            return (
+                None,
+                "dkim_selectors[%s] must be a selector or a list of them (names "
+                "such as s2026), got %r" % (domain, value),
+            )
+        selectors[name] = [s.strip(".") for s in value]
+    return selectors, None
+
+
 def main():
     argument_spec = dict(
         domains=dict(type="list", elements="str", required=True),
@@ -239,6 +274,7 @@ def main():
         client_names=dict(type="list", elements="str"),
         mta_sts=dict(type="dict", default={}),
         mta_sts_fetch=dict(type="bool", default=True),
+        dkim_selectors=dict(type="dict", default={}),
         primary_users=dict(type="list", elements="str"),
         secondary_recipients=dict(type="list", elements="str"),
         probe_smtp=dict(type="bool", default=True),
@@ -259,6 +295,9 @@ def main():
         module.fail_json(
             msg="mta_sts names domains that are not in domains: %s" % ", ".join(unknown)
         )
+    params["dkim_selectors"], problem = _selectors(params["dkim_selectors"], params["domains"])
+    if problem:
+        module.fail_json(msg=problem)
     if params["rto_target"] is not None and params["rto_target"] < 1:
         module.fail_json(msg="rto_target must be a positive number of seconds")
     if params["timeout"] <= 0:

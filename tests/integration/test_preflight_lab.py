@@ -72,6 +72,7 @@ def test_lab_zones_pass(inputs):
             "secondary_in_mx",
             "mx_smtp",
             "spf",
+            "dmarc",
             "recipients",
             "mx_ttl",
             "mx_address_limit",
@@ -146,8 +147,8 @@ def _tsig(lab):
 
 
 @contextlib.contextmanager
-def tlsa_records(lab, records):
-    """Add TLSA RRsets with a signed RFC 2136 UPDATE; always delete them again."""
+def zone_records(lab, rdtype, records):
+    """Add RRsets of one type with a signed RFC 2136 UPDATE; always delete them again."""
 
     def send(update):
         response = dns.query.tcp(update, lab.ip("ns1"), timeout=10)
@@ -156,13 +157,13 @@ def tlsa_records(lab, records):
     try:
         update = dns.update.UpdateMessage("example.test", **_tsig(lab))
         for name, text in records.items():
-            update.add(name + ".", 60, "TLSA", text)
+            update.add(name + ".", 60, rdtype, text)
         send(update)
         yield
     finally:
         update = dns.update.UpdateMessage("example.test", **_tsig(lab))
         for name in records:
-            update.delete(name + ".", "TLSA")
+            update.delete(name + ".", rdtype)
         send(update)
 
 
@@ -176,7 +177,7 @@ def test_tlsa_match_and_mismatch(lab, inputs):
         "_25._tcp.mx1.example.test": "3 1 1 " + hashlib.sha256(spki).hexdigest(),
         "_25._tcp.mx2.example.test": "3 1 1 " + "00" * 32,
     }
-    with tlsa_records(lab, records):
+    with zone_records(lab, "TLSA", records):
         result = preflight(inputs, domains=["example.test"])
     tlsa = [f for f in result["findings"] if f["check"] == "tlsa"]
     assert [f["subject"] for f in errors(result, "tlsa")] == [
@@ -191,6 +192,31 @@ def test_tlsa_match_and_mismatch(lab, inputs):
         dns.message.make_query("_25._tcp.mx1.example.test", "TLSA"), lab.ip("ns1"), timeout=10
     )
     assert not gone.answer
+
+
+def dmarc(result):
+    return [f for f in result["findings"] if f["check"] in ("dmarc", "dkim")]
+
+
+def test_dmarc_passes_through_spf_or_dkim_and_fails_without_either(lab, inputs):
+    # The lab's zones publish p=quarantine, and their SPF covers mx2 (test_lab_zones_pass).
+    one = dict(inputs, domains=["example.test"])
+    # An outbound address SPF does not cover, and nothing signs: quarantined.
+    result = preflight(one, secondary_outbound=["172.30.53.45"])
+    assert [(f["check"], f["severity"]) for f in dmarc(result)] == [("dmarc", "error")]
+    assert "receivers quarantine it" in dmarc(result)[0]["message"]
+    key = {"s2026._domainkey.example.test": '"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOC"'}
+    with zone_records(lab, "TXT", key):
+        # The same address, but the secondary signs with a published key: DMARC passes.
+        signed = preflight(
+            one, secondary_outbound=["172.30.53.45"], dkim_selectors={"example.test": "s2026"}
+        )
+        assert dmarc(signed) == []
+        passed = {(c["check"], c["subject"]) for c in signed["checked"] if c["result"] == "pass"}
+        assert ("dkim", "s2026._domainkey.example.test") in passed
+    # A selector whose key is not published is itself an error.
+    missing = preflight(one, dkim_selectors={"example.test": ["s1999"]})
+    assert [f["subject"] for f in errors(missing, "dkim")] == ["s1999._domainkey.example.test"]
 
 
 STS_SERVER = """

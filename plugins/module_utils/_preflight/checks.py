@@ -1,13 +1,14 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """continuity_preflight: is each domain ready to fail over? DNS, SMTP/TLS, MTA-STS, SPF,
-TLSA, recipient lists and TTLs, as findings with a severity and a fix.
+DMARC and DKIM, TLSA, recipient lists and TTLs, as findings with a severity and a fix.
 
 SMTP and TLS are judged by the same probe engine as mail_health (_probe.engine), never a copy.
 """
 
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.dns import DnsLookupError
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.policy import (
+    check_dmarc,
     check_mta_sts,
     check_recipients,
     check_spf,
@@ -357,7 +358,7 @@ def run(params, lookup):
             if params["probe_smtp"]:
                 check_smtp(report, domain, table, results, params)
             check_mta_sts(report, domain, table, params)
-            check_spf(report, domain, outbound, params)
+            check_dmarc(report, domain, check_spf(report, domain, outbound, params), params)
             check_recipients(report, domain, params)
         except DnsLookupError as exc:
             report.add(

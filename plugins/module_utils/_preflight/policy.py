@@ -1,8 +1,13 @@
 # Copyright (c) continuity.mail contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Preflight checks on what a domain publishes or promises beyond MX: its MTA-STS policy,
-its SPF record, and the recipients the secondary accepts."""
+its SPF and DMARC records and DKIM keys, and the recipients the secondary accepts."""
 
+from ansible_collections.continuity.mail.plugins.module_utils._preflight.dmarc import (
+    DmarcError,
+    dkim_key,
+    find_policy,
+)
 from ansible_collections.continuity.mail.plugins.module_utils._preflight.mtasts import (
     fetch,
     mx_matches,
@@ -93,6 +98,7 @@ def check_mta_sts(report, domain, table, params):
 
 
 def check_spf(report, domain, outbound, params):
+    """Report SPF for the secondary's outbound addresses; True when every one passes."""
     lookup = params["lookup"]
     try:
         record = spf_record(lookup.txt(domain))
@@ -100,7 +106,7 @@ def check_spf(report, domain, outbound, params):
         report.add(
             domain, "spf", "error", domain, "SPF: %s" % exc, "publish exactly one v=spf1 record"
         )
-        return
+        return False
     if record is None:
         report.add(
             domain,
@@ -110,7 +116,8 @@ def check_spf(report, domain, outbound, params):
             "%s publishes no SPF record" % domain,
             "publish an SPF record covering the primary and the secondary",
         )
-        return
+        return False
+    passed = bool(outbound)
     for address in outbound:
         try:
             result = Evaluator(lookup).check(address, domain)
@@ -124,10 +131,12 @@ def check_spf(report, domain, outbound, params):
                 "SPF %s for %s: %s" % (exc.result, address, exc),
                 "simplify the SPF record of %s" % domain,
             )
+            passed = False
             continue
         if result == "pass":
             report.ok(domain, "spf", address)
         else:
+            passed = False
             report.add(
                 domain,
                 "spf",
@@ -139,6 +148,79 @@ def check_spf(report, domain, outbound, params):
                 "add 'ip%d:%s' to the SPF record of %s"
                 % (6 if ":" in address else 4, address, domain),
             )
+    return passed
+
+
+def _dkim_signs(report, domain, params):
+    """Whether the secondary's DKIM selectors for `domain` all publish a usable key."""
+    selectors = (params.get("dkim_selectors") or {}).get(domain) or []
+    usable = bool(selectors)
+    for selector in selectors:
+        problem = dkim_key(params["lookup"], selector, domain)
+        if problem:
+            usable = False
+            report.add(
+                domain,
+                "dkim",
+                "error",
+                "%s._domainkey.%s" % (selector, domain),
+                "%s: mail the secondary signs with it fails DKIM" % problem,
+                "publish the secondary's public key as TXT 'v=DKIM1; k=rsa; p=...' at "
+                "%s._domainkey.%s" % (selector, domain),
+            )
+        else:
+            report.ok(domain, "dkim", "%s._domainkey.%s" % (selector, domain))
+    return usable
+
+
+def check_dmarc(report, domain, spf_passes, params):
+    """Would mail the secondary sends as `domain` (users' mail after a failover) pass DMARC?
+
+    Users' mail keeps an envelope sender in the From domain, so SPF is aligned (relaxed or
+    strict) whenever it passes; DKIM is aligned when the secondary signs with d=<domain>.
+    """
+    dkim_ok = _dkim_signs(report, domain, params)
+    try:
+        name, tags, policy = find_policy(params["lookup"], domain)
+    except DmarcError as exc:
+        report.add(
+            domain,
+            "dmarc",
+            "error",
+            "_dmarc." + domain,
+            "invalid DMARC record: %s" % exc,
+            "publish one record such as 'v=DMARC1; p=none; rua=mailto:dmarc@%s'" % domain,
+        )
+        return
+    if name is None:
+        report.add(
+            domain,
+            "dmarc",
+            "info",
+            domain,
+            "%s publishes no DMARC policy; receivers judge its mail by their own rules" % domain,
+        )
+        return
+    if spf_passes or dkim_ok:
+        report.ok(domain, "dmarc", name)
+        return
+    enforced = policy in ("quarantine", "reject") and tags["pct"] > 0
+    consequence = (
+        "receivers %s it" % ("reject" if policy == "reject" else "quarantine")
+        if enforced
+        else "receivers only report it (p=none)"
+    )
+    report.add(
+        domain,
+        "dmarc",
+        "error" if enforced else "warning",
+        name,
+        "mail the secondary sends as %s fails DMARC (p=%s at %s): SPF does not pass for its "
+        "outbound addresses and it has no DKIM key to sign with; %s"
+        % (domain, policy, name, consequence),
+        "let SPF pass for the secondary (see the spf findings) or sign its mail with DKIM "
+        "and name the selector in dkim_selectors",
+    )
 
 
 def _for_domain(addresses, domain):

@@ -69,7 +69,10 @@ LAB = dict(
         "mx2.example.test": ["10.0.0.2"],
         "mail.example.test": ["10.0.0.1"],
     },
-    txt={"example.test": ["v=spf1 mx -all"]},
+    txt={
+        "example.test": ["v=spf1 mx -all"],
+        "_dmarc.example.test": ["v=DMARC1; p=reject; rua=mailto:dmarc@example.test"],
+    },
 )
 
 
@@ -90,6 +93,7 @@ def test_a_ready_domain_has_no_errors_or_warnings():
     passed = {(c["check"], c["result"]) for c in report.checked}
     assert ("spf", "pass") in passed and ("secondary_in_mx", "pass") in passed
     assert ("client_name_ttl", "pass") in passed
+    assert ("dmarc", "pass") in passed
 
 
 def test_secondary_missing_from_mx():
@@ -153,3 +157,60 @@ def test_mta_sts_policy_text_missing_the_secondary():
 def test_no_mx_at_all():
     report, _, _ = checks.run(params(domains=["empty.test"]), ZoneLookup(**LAB))
     assert ("mx_present", "error") in findings(report)
+
+
+def dmarc_findings(report):
+    return [f for f in report.findings if f["check"] in ("dmarc", "dkim")]
+
+
+def with_txt(**txt):
+    zone = dict(LAB, txt=dict(LAB["txt"]))
+    zone["txt"].update({name.replace("__", "."): value for name, value in txt.items()})
+    return ZoneLookup(**zone)
+
+
+def test_dmarc_reject_fails_when_spf_does_not_cover_the_secondary_and_nothing_signs():
+    report, _, _ = checks.run(params(secondary_outbound=["10.9.9.9"]), ZoneLookup(**LAB))
+    (found,) = dmarc_findings(report)
+    assert found["severity"] == "error" and found["subject"] == "_dmarc.example.test"
+    assert "p=reject" in found["message"] and "receivers reject it" in found["message"]
+
+
+def test_dmarc_passes_through_dkim_when_spf_does_not():
+    zone = with_txt(s2026___domainkey__example__test=["v=DKIM1; k=rsa; p=MIIBIjANBgkq"])
+    report, _, _ = checks.run(
+        params(secondary_outbound=["10.9.9.9"], dkim_selectors={"example.test": ["s2026"]}), zone
+    )
+    assert dmarc_findings(report) == []
+    passed = {(c["check"], c["subject"], c["result"]) for c in report.checked}
+    assert ("dkim", "s2026._domainkey.example.test", "pass") in passed
+    assert ("dmarc", "_dmarc.example.test", "pass") in passed
+
+
+def test_a_selector_without_a_key_is_an_error_and_gives_no_dmarc_pass():
+    zone = with_txt(old___domainkey__example__test=["v=DKIM1; p="])
+    report, _, _ = checks.run(
+        params(secondary_outbound=["10.9.9.9"], dkim_selectors={"example.test": ["old"]}), zone
+    )
+    found = {(f["check"], f["severity"]) for f in dmarc_findings(report)}
+    assert found == {("dkim", "error"), ("dmarc", "error")}
+    dkim = next(f for f in report.findings if f["check"] == "dkim")
+    assert "revoked" in dkim["message"] and dkim["subject"] == "old._domainkey.example.test"
+
+
+def test_dmarc_p_none_is_a_warning_and_a_missing_policy_is_information():
+    zone = with_txt(_dmarc__example__test=["v=DMARC1; p=none"])
+    report, _, _ = checks.run(params(secondary_outbound=["10.9.9.9"]), zone)
+    assert [(f["check"], f["severity"]) for f in dmarc_findings(report)] == [("dmarc", "warning")]
+    zone = with_txt(_dmarc__example__test=[])
+    report, _, _ = checks.run(params(), zone)
+    assert [(f["check"], f["severity"]) for f in dmarc_findings(report)] == [("dmarc", "info")]
+
+
+def test_an_invalid_dmarc_record_is_an_error():
+    zone = with_txt(_dmarc__example__test=["v=DMARC1; p=block"])
+    report, _, _ = checks.run(params(), zone)
+    (found,) = dmarc_findings(report)
+    assert (
+        found["severity"] == "error" and "p must be none, quarantine or reject" in found["message"]
+    )
