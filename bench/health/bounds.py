@@ -15,79 +15,21 @@ Prints one JSON object; the figures are measurements, never pass/fail thresholds
 """
 
 import argparse
-import asyncio
 import json
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from loopback import start_blackhole, start_smtp_responder
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 MODULE = "ansible_collections.continuity.mail.plugins.modules.mail_health"
-
-
-async def _smtp_session(reader, writer):
-    writer.write(b"220 bench.test ESMTP\r\n")
-    try:
-        while True:
-            line = await reader.readline()
-            if not line:
-                break
-            verb = line[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
-                writer.write(b"250-bench.test\r\n250 PIPELINING\r\n")
-            elif verb == b"QUIT":
-                writer.write(b"221 bye\r\n")
-                await writer.drain()
-                break
-            else:
-                writer.write(b"250 ok\r\n")
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
-
-
-def start_smtp_responder():
-    """A loopback SMTP responder on a free port, served from a background thread."""
-    ready = threading.Event()
-    found = {}
-
-    def serve():
-        loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(
-            asyncio.start_server(_smtp_session, "127.0.0.1", 0, backlog=1024)
-        )
-        found["port"] = server.sockets[0].getsockname()[1]
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=serve, daemon=True).start()
-    ready.wait(10)
-    return found["port"]
-
-
-def start_blackhole():
-    """A port whose accept queue is full: new SYNs are dropped, connects time out."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        filler.setblocking(False)
-        filler.connect_ex(("127.0.0.1", port))
-        fillers.append(filler)
-    time.sleep(0.5)
-    return port, (listener, fillers)
 
 
 def targets(count, live_port, dead_port):
