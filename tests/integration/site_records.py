@@ -39,6 +39,11 @@ def prefers(bind, exchange):
     )
 
 
+def mx_set(bind, server, zone):
+    """The MX exchanges one server of the `bind` fixture serves for `zone`, sorted."""
+    return sorted(record.split()[1] for record in bind.query(server, zone + ".", "MX"))
+
+
 def accepts_smtp(address, timeout=10):
     """Whether port 25 at `address` accepts an SMTP session."""
     try:

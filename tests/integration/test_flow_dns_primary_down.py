@@ -27,7 +27,7 @@ from flows_lab import (
     token,
 )
 from labtools import wait_until
-from site_records import lock_texts, prefers, state_record
+from site_records import lock_texts, mx_set, prefers, state_record
 
 USER = "bob@example.org"
 # Short, so the test waits out the dead run's lease instead of breaking it.
@@ -36,10 +36,6 @@ LEASE = 30
 
 def docker(*args):
     subprocess.run(["docker", *args], check=True, timeout=120, capture_output=True)
-
-
-def mx_set(bind, server, zone):
-    return sorted(record.split()[1] for record in bind.query(server, zone + ".", "MX"))
 
 
 def preferred(bind, server, zone):

@@ -32,13 +32,9 @@ from flows_lab import (
     token,
 )
 from labtools import wait_until
-from site_records import LOCK, accepts_smtp, lock_texts, prefers, state_record
+from site_records import LOCK, accepts_smtp, lock_texts, mx_set, prefers, state_record
 
 USER = "bob@example.org"
-
-
-def mx_set(bind, server, zone):
-    return sorted(record.split()[1] for record in bind.query(server, zone + ".", "MX"))
 
 
 def mode_of(lab, host="mx2"):
